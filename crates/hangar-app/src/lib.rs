@@ -1,0 +1,159 @@
+//! The plug between the platform and its applications: the [`App`] trait.
+//!
+//! An application (movies, flights, socks) is a crate that implements [`App`] and is
+//! listed once in the binary. The platform asks each app, at start-up, for what it
+//! contributes; an app never reaches into the platform any other way, and platform
+//! crates never depend on app crates.
+//!
+//! What an app contributes today:
+//!
+//! | method | contribution | who uses it |
+//! |---|---|---|
+//! | [`App::name`] | a unique lowercase name; it owns the app's migrations | all roles |
+//! | [`App::migrations`] | append-only schema changes, one SQL file per dialect | `hangar migrate`, `hangar up` |
+//! | [`App::routes`] | an axum router merged into the api role under `/api/v1/…` | `hangar up`, `hangar serve` |
+//!
+//! Each later plug point (job handlers, pipelines, terminal commands, ingest
+//! streams) is added here as a method with a default, so existing apps keep
+//! compiling and only the apps that use it implement it.
+//!
+//! ```ignore
+//! struct Movies;
+//!
+//! impl App for Movies {
+//!     fn name(&self) -> &'static str { "movies" }
+//!     fn migrations(&self) -> &'static [Migration] { MIGRATIONS }
+//!     fn routes(&self, ctx: &AppContext) -> Router { routes::router(ctx.store.clone()) }
+//! }
+//! ```
+//!
+//! This trait sits in its own crate, above the store and the api crates, because
+//! what it hands out (routers, migrations, and later job and pipeline registries)
+//! belongs to those crates; `hangar-core` stays below all of them.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::Router;
+use hangar_core::Config;
+use hangar_store::{Migration, MigrationSet, Store};
+
+/// What the platform hands an app when it asks for its contributions.
+#[derive(Debug, Clone)]
+pub struct AppContext {
+    /// The effective configuration.
+    pub config: Arc<Config>,
+    /// The store (its pool connects lazily; routes are served once it is migrated).
+    pub store: Store,
+}
+
+/// An application plugged into Hangar. See the crate documentation.
+pub trait App: Send + Sync + 'static {
+    /// Unique lowercase name (`[a-z][a-z0-9_]*`), e.g. `movies`.
+    fn name(&self) -> &'static str;
+
+    /// The app's migrations in version order. Default: none.
+    fn migrations(&self) -> &'static [Migration] {
+        &[]
+    }
+
+    /// The app's HTTP routes, merged into the api role. Paths must be unique across
+    /// apps and start with `/api/v1/`. Default: none.
+    fn routes(&self, ctx: &AppContext) -> Router {
+        let _ = ctx;
+        Router::new()
+    }
+}
+
+/// An app list that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A name is not of the form `[a-z][a-z0-9_]*`.
+    #[error("app name `{0}` must be lowercase letters, digits and `_`, starting with a letter")]
+    BadName(String),
+    /// Two apps share a name.
+    #[error("two apps are named `{0}`")]
+    Duplicate(String),
+}
+
+/// The apps of a process, checked for unique, well-formed names.
+#[derive(Clone, Default)]
+pub struct Apps(Vec<Arc<dyn App>>);
+
+impl Apps {
+    /// Checks the names of `apps`.
+    pub fn new(apps: Vec<Arc<dyn App>>) -> Result<Self, AppError> {
+        let mut seen = HashSet::new();
+        for app in &apps {
+            let name = app.name();
+            let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !well_formed {
+                return Err(AppError::BadName(name.to_owned()));
+            }
+            if !seen.insert(name) {
+                return Err(AppError::Duplicate(name.to_owned()));
+            }
+        }
+        Ok(Self(apps))
+    }
+
+    /// The apps in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn App>> {
+        self.0.iter()
+    }
+
+    /// Migration sets of the platform components followed by the apps', each app's
+    /// set named after the app.
+    pub fn migration_sets(&self, platform: &[MigrationSet]) -> Vec<MigrationSet> {
+        platform
+            .iter()
+            .copied()
+            .chain(self.0.iter().map(|app| MigrationSet {
+                component: app.name(),
+                migrations: app.migrations(),
+            }))
+            .collect()
+    }
+
+    /// Every app's routes merged into one router.
+    pub fn routes(&self, ctx: &AppContext) -> Router {
+        self.0
+            .iter()
+            .fold(Router::new(), |router, app| router.merge(app.routes(ctx)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Named(&'static str);
+    impl App for Named {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+    }
+
+    #[test]
+    fn names_must_be_unique_and_well_formed() {
+        let apps = |names: &[&'static str]| {
+            Apps::new(
+                names
+                    .iter()
+                    .map(|n| Arc::new(Named(n)) as Arc<dyn App>)
+                    .collect(),
+            )
+        };
+        assert!(apps(&["movies", "flights_2"]).is_ok());
+        assert!(matches!(
+            apps(&["movies", "movies"]),
+            Err(AppError::Duplicate(_))
+        ));
+        for bad in ["Movies", "2movies", "", "mo-vies"] {
+            assert!(matches!(apps(&[bad]), Err(AppError::BadName(_))), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The table of every configuration key: how an environment variable's text becomes
+//! its value, whether it is secret, and what it means.
+
+/// How the text of a `HANGAR_*` variable is read for a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Taken as it is (URLs, addresses, durations, names).
+    Text,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+}
+
+/// Whether, and how much of, a value is hidden when it is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    /// Shown as it is.
+    No,
+    /// A URL whose password is replaced by `***`.
+    UrlPassword,
+    /// Never shown.
+    Whole,
+}
+
+impl Secret {
+    /// The text to show for a value of this secrecy.
+    pub fn redact(self, value: &str) -> String {
+        match self {
+            Secret::No => value.to_owned(),
+            Secret::UrlPassword => super::url::redact(value),
+            Secret::Whole if value.is_empty() => String::new(),
+            Secret::Whole => "***".to_owned(),
+        }
+    }
+}
+
+/// One configuration key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpec {
+    /// Dotted path, e.g. `http.listen`.
+    pub key: &'static str,
+    /// How its environment variable is read.
+    pub kind: ValueKind,
+    /// How it is shown.
+    pub secret: Secret,
+    /// One line for `hangar config show` and the docs.
+    pub doc: &'static str,
+}
+
+const fn key(key: &'static str, kind: ValueKind, doc: &'static str) -> KeySpec {
+    KeySpec {
+        key,
+        kind,
+        secret: Secret::No,
+        doc,
+    }
+}
+
+/// Every key Hangar reads, in the order `hangar config show` prints them.
+pub const KEYS: &[KeySpec] = &[
+    KeySpec {
+        secret: Secret::UrlPassword,
+        ..key(
+            "database_url",
+            ValueKind::Text,
+            "the store: sqlite://<file> or postgres://<user>@<host>/<db>",
+        )
+    },
+    key(
+        "http.listen",
+        ValueKind::Text,
+        "address:port of the HTTP listener",
+    ),
+    key(
+        "http.request_timeout",
+        ValueKind::Text,
+        "longest a request may run before it is answered 408",
+    ),
+    key(
+        "http.shutdown_timeout",
+        ValueKind::Text,
+        "on SIGTERM, how long in-flight requests may take to finish",
+    ),
+    key(
+        "store.connect_timeout",
+        ValueKind::Text,
+        "at start, how long to retry an unreachable database",
+    ),
+    key(
+        "store.max_connections",
+        ValueKind::Integer,
+        "connections in the store's pool",
+    ),
+    key(
+        "store.busy_timeout",
+        ValueKind::Text,
+        "SQLite: how long a writer waits for the lock",
+    ),
+    key(
+        "log.level",
+        ValueKind::Text,
+        "level or directives, e.g. info,hangar_store=debug",
+    ),
+    key("log.format", ValueKind::Text, "auto, json or pretty"),
+];
+
+/// The environment variable that sets `key`: `http.listen` → `HANGAR_HTTP_LISTEN`.
+pub fn env_var_name(key: &str) -> String {
+    format!("HANGAR_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+/// The key an environment variable sets, if it names one.
+pub(crate) fn spec_for_env(var: &str) -> Option<&'static KeySpec> {
+    KEYS.iter().find(|spec| env_var_name(spec.key) == var)
+}

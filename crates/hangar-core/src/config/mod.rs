@@ -1,0 +1,214 @@
+//! Typed configuration, layered defaults → `hangar.toml` → `HANGAR_*` variables.
+//!
+//! Every value remembers where it came from ([`Source`]), so `hangar config show`
+//! can say so and errors can point at the file line or the variable at fault.
+
+mod duration;
+mod error;
+mod keys;
+mod layers;
+mod url;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use duration::{HumanDuration, ParseDurationError};
+pub use error::ConfigError;
+pub use keys::{KEYS, KeySpec, Secret, ValueKind, env_var_name};
+pub use layers::{LoadOptions, Source};
+pub use url::{DatabaseEngine, DatabaseUrl, ParseDatabaseUrlError, redact};
+
+/// The whole configuration of a Hangar process. Every field has a default, so an
+/// empty file (or none) is a valid configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the store lives: `sqlite://<file>` or `postgres://…`.
+    pub database_url: DatabaseUrl,
+    /// The HTTP listener of the api role.
+    pub http: HttpConfig,
+    /// Connection behaviour of the store.
+    pub store: StoreConfig,
+    /// Log level and format.
+    pub log: LogConfig,
+}
+
+/// `[http]`: the api role's listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// A request that takes longer is answered 408 and its handler dropped.
+    pub request_timeout: HumanDuration,
+    /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
+    pub shutdown_timeout: HumanDuration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_timeout: HumanDuration::secs(30),
+            shutdown_timeout: HumanDuration::secs(30),
+        }
+    }
+}
+
+/// `[store]`: how the store connects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// At start, how long to keep retrying an unreachable database before giving up.
+    pub connect_timeout: HumanDuration,
+    /// Size of the connection pool.
+    pub max_connections: u32,
+    /// SQLite: how long a writer waits for the file lock before failing.
+    pub busy_timeout: HumanDuration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: HumanDuration::secs(30),
+            max_connections: 10,
+            busy_timeout: HumanDuration::secs(5),
+        }
+    }
+}
+
+/// `[log]`: what is logged and how it looks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A level (`info`) or per-target directives (`info,hangar_store=debug`).
+    pub level: LogFilter,
+    /// `json` lines, `pretty` human text, or `auto`: pretty on a terminal, JSON otherwise.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: LogFilter("info".to_owned()),
+            format: LogFormat::Auto,
+        }
+    }
+}
+
+/// A `tracing` filter: a level or comma-separated `target=level` directives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct LogFilter(String);
+
+impl LogFilter {
+    /// The directives as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for LogFilter {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        tracing_subscriber::EnvFilter::builder()
+            .parse(text)
+            .map(|_| Self(text.to_owned()))
+            .map_err(|e| {
+                format!(
+                    "expected a level (error, warn, info, debug, trace) or directives \
+                     such as `info,hangar_store=debug`, found `{text}`: {e}"
+                )
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for LogFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Pretty on a terminal, JSON lines otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable text.
+    Pretty,
+}
+
+/// A loaded configuration and the origin of each of its values.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The effective configuration.
+    pub config: Config,
+    /// The config file that was read, if any.
+    pub file: Option<PathBuf>,
+    /// For each dotted key (`http.listen`), where its value came from.
+    pub sources: BTreeMap<String, Source>,
+}
+
+/// One line of `hangar config show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownValue {
+    /// Dotted key, e.g. `http.listen`.
+    pub key: &'static str,
+    /// The value as TOML would write it, with secrets redacted.
+    pub value: String,
+    /// Where the value came from.
+    pub source: String,
+    /// The environment variable that would set it.
+    pub env: String,
+}
+
+impl Config {
+    /// Loads the configuration from the layers described by `options`.
+    pub fn load(options: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
+        layers::load(options)
+    }
+}
+
+impl LoadedConfig {
+    /// Every known key with its effective value (secrets redacted) and its source.
+    pub fn shown(&self) -> Vec<ShownValue> {
+        let values = layers::flatten_config(&self.config);
+        KEYS.iter()
+            .map(|spec| {
+                let value = values
+                    .get(spec.key)
+                    .map(|v| spec.secret.redact(&render(v)))
+                    .unwrap_or_else(|| "(unset)".to_owned());
+                let source = self
+                    .sources
+                    .get(spec.key)
+                    .map_or_else(|| "default".to_owned(), ToString::to_string);
+                ShownValue {
+                    key: spec.key,
+                    value,
+                    source,
+                    env: env_var_name(spec.key),
+                }
+            })
+            .collect()
+    }
+}
+
+fn render(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,14 @@
+//! The floor every Hangar box stands on: configuration, telemetry (logs and the
+//! metrics registry), shutdown, retry backoff and readiness checks.
+//!
+//! Nothing here knows about HTTP, SQL or a broker. Higher crates (store, queue,
+//! api, apps) take what they need from here; this crate depends on none of them.
+
+pub mod backoff;
+pub mod config;
+pub mod health;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{Config, ConfigError, LoadedConfig};
+pub use shutdown::Shutdown;

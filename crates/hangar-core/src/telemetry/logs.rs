@@ -1,0 +1,40 @@
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogConfig, LogFormat};
+
+/// The global subscriber could not be installed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up logging: {0}")]
+pub struct LogInitError(String);
+
+/// Installs the process-wide log subscriber: JSON lines (with the fields of every
+/// enclosing span, so a request's id is on each of its lines) unless the format is
+/// `pretty`, or `auto` on a terminal. A second call in the same process is a no-op.
+pub fn init_logs(config: &LogConfig) -> Result<(), LogInitError> {
+    let filter = EnvFilter::builder()
+        .parse(config.level.as_str())
+        .map_err(|e| LogInitError(e.to_string()))?;
+    let json = match config.format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stdout().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    let result = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(true)
+            .try_init()
+    } else {
+        builder.compact().try_init()
+    };
+    // Already installed (tests, or a second role in the same process): keep the first.
+    let _ = result;
+    Ok(())
+}

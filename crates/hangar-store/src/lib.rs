@@ -1,0 +1,126 @@
+//! The store box of the architecture: connection pools for SQLite and PostgreSQL,
+//! start-up connection with bounded retries, and the migration runner.
+//!
+//! One code base serves both dialects through [`Store`], an enum of the two sqlx
+//! pools, and the [`on_pool!`] macro, which writes a query once and type-checks it
+//! against each driver. SQL that is the same on both (most of it: `$1` placeholders
+//! work on SQLite too) is written once; the rest branches on [`Store::dialect`].
+//! See `docs/adr/0001-store-dialects.md` for why.
+
+mod connect;
+mod error;
+mod migrate;
+
+use std::time::Duration;
+
+use hangar_core::config::{DatabaseEngine, DatabaseUrl};
+use hangar_core::health::{CheckFuture, ReadinessCheck};
+
+pub use error::StoreError;
+pub use migrate::{Migration, MigrationSet, MigrationState, MigrationStatus};
+/// The sqlx crate this store is built on, for apps that write queries.
+pub use sqlx;
+
+/// The SQL dialect behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite 3 (bundled), in WAL mode.
+    Sqlite,
+    /// PostgreSQL 13 or newer.
+    Postgres,
+}
+
+impl From<DatabaseEngine> for Dialect {
+    fn from(engine: DatabaseEngine) -> Self {
+        match engine {
+            DatabaseEngine::Sqlite => Dialect::Sqlite,
+            DatabaseEngine::Postgres => Dialect::Postgres,
+        }
+    }
+}
+
+/// A pool of connections of either dialect. Match on it (or use [`on_pool!`]) to run
+/// a query with the concrete driver.
+#[derive(Debug, Clone)]
+pub enum Pool {
+    /// SQLite connections.
+    Sqlite(sqlx::SqlitePool),
+    /// PostgreSQL connections.
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of `$store`. The body is
+/// compiled once per dialect, so one query text serves both when it is portable.
+///
+/// ```ignore
+/// let count: i64 = on_pool!(store, pool => {
+///     sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(pool).await
+/// })?;
+/// ```
+#[macro_export]
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store.pool() {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// The application's database: a cloneable handle to a connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+    url: DatabaseUrl,
+}
+
+impl Store {
+    /// The pool, to match on for dialect-specific work.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Which dialect this store speaks.
+    pub fn dialect(&self) -> Dialect {
+        match self.pool {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The connection URL with its password redacted.
+    pub fn url(&self) -> String {
+        self.url.redacted()
+    }
+
+    /// Runs `SELECT 1` within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
+        let probe = async {
+            on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+        };
+        match tokio::time::timeout(timeout, probe).await {
+            Ok(result) => result.map_err(StoreError::from),
+            Err(_) => Err(StoreError::Timeout(timeout)),
+        }
+    }
+
+    /// Closes every connection; later queries fail.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await);
+    }
+}
+
+/// `/readyz` check: the store answers a query within a second.
+impl ReadinessCheck for Store {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+
+    fn check(&self) -> CheckFuture<'_> {
+        Box::pin(async move {
+            self.ping(Duration::from_secs(1))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}

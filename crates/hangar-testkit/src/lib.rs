@@ -1,0 +1,47 @@
+//! The test harness: a full Hangar api role on port 0 over a fresh database of
+//! either backend, built by the same code `hangar up` runs.
+//!
+//! - SQLite: a new file in a temporary directory, removed afterwards.
+//! - PostgreSQL: a new database on the server named by `HANGAR_TEST_POSTGRES_URL`
+//!   (e.g. `postgres://postgres@127.0.0.1:5432/postgres`), created, migrated and
+//!   dropped afterwards. When the variable is not set, PostgreSQL tests print why
+//!   they are skipped and pass; when it is set but the server is unreachable, they
+//!   fail. With `HANGAR_TEST_STRICT=1` (as in CI) every skip is a failure.
+//!
+//! Write a test body once, taking a [`Backend`], and generate one test per backend
+//! with [`on_each_backend!`]:
+//!
+//! ```ignore
+//! async fn readyz_answers(backend: Backend) {
+//!     let Some(app) = TestApp::spawn(backend).await else { return };
+//!     assert_eq!(app.get("/readyz").await.status(), 200);
+//! }
+//! on_each_backend!(readyz_answers);
+//! ```
+
+mod app;
+mod database;
+
+pub use app::TestApp;
+pub use database::{Backend, POSTGRES_VAR, STRICT_VAR, TestDatabase, skip};
+
+/// Generates `<name>::sqlite` and `<name>::postgres` tests that call
+/// `async fn <name>(backend: Backend)` once per backend.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
