@@ -3,13 +3,16 @@
 //! middleware stack (request ids, request span and log line, HTTP metrics, timeout,
 //! panic capture) and the HTTP server with its graceful shutdown.
 
+mod admin;
 mod health;
+pub mod jobs;
 mod metrics;
 mod observe;
 mod problem;
 mod router;
 mod server;
 
+pub use admin::AdminToken;
 pub use health::Readiness;
 pub use metrics::HttpMetrics;
 pub use problem::Problem;

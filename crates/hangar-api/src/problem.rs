@@ -51,6 +51,16 @@ impl Problem {
         self
     }
 
+    /// 500 without details (the cause is logged, never sent).
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+        )
+        .with_detail("the server failed to handle this request; it has been logged")
+    }
+
     /// 404 for a path no route serves.
     pub fn not_found(path: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found")

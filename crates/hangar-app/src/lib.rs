@@ -12,9 +12,9 @@
 //! | [`App::name`] | a unique lowercase name; it owns the app's migrations | all roles |
 //! | [`App::migrations`] | append-only schema changes, one SQL file per dialect | `hangar migrate`, `hangar up` |
 //! | [`App::routes`] | an axum router merged into the api role under `/api/v1/…` | `hangar up`, `hangar serve` |
+//! | [`App::jobs`] | job handlers ([`hangar_queue::Job`]) the workers run | `hangar up`, `hangar worker` |
 //!
-//! Each later plug point (job handlers, pipelines, terminal commands, ingest
-//! streams) is added here as a method with a default, so existing apps keep
+//! Each later plug point (pipelines, terminal commands, ingest streams) is added here as a method with a default, so existing apps keep
 //! compiling and only the apps that use it implement it.
 //!
 //! ```ignore
@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use hangar_core::Config;
+use hangar_queue::{JobRegistry, Queue, QueueError};
 use hangar_store::{Migration, MigrationSet, Store};
 
 /// What the platform hands an app when it asks for its contributions.
@@ -45,6 +46,8 @@ pub struct AppContext {
     pub config: Arc<Config>,
     /// The store (its pool connects lazily; routes are served once it is migrated).
     pub store: Store,
+    /// The job queue, to enqueue from routes and handlers.
+    pub queue: Queue,
 }
 
 /// An application plugged into Hangar. See the crate documentation.
@@ -62,6 +65,13 @@ pub trait App: Send + Sync + 'static {
     fn routes(&self, ctx: &AppContext) -> Router {
         let _ = ctx;
         Router::new()
+    }
+
+    /// Registers the app's job handlers; names must be unique across apps
+    /// (prefix them with the app's name). Default: none.
+    fn jobs(&self, ctx: &AppContext, jobs: &mut JobRegistry) -> Result<(), QueueError> {
+        let _ = (ctx, jobs);
+        Ok(())
     }
 }
 
@@ -116,6 +126,15 @@ impl Apps {
                 migrations: app.migrations(),
             }))
             .collect()
+    }
+
+    /// Every app's job handlers in one registry.
+    pub fn jobs(&self, ctx: &AppContext) -> Result<JobRegistry, QueueError> {
+        let mut registry = JobRegistry::new();
+        for app in &self.0 {
+            app.jobs(ctx, &mut registry)?;
+        }
+        Ok(registry)
     }
 
     /// Every app's routes merged into one router.

@@ -3,27 +3,34 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hangar::runtime::{ApiRole, MigrationPolicy, RunError, bind, start_api};
+use hangar::runtime::{MigrationPolicy, Process, Roles, RunError, bind, start};
 use hangar_app::Apps;
+use hangar_core::config::QueueUrl;
 use hangar_core::{Config, Shutdown};
+use hangar_queue::{Queue, WorkerOptions};
 use hangar_store::Store;
 
-use crate::database::{Backend, TestDatabase};
+use crate::broker::TestBroker;
+use crate::database::{Backend, QueueBackend, TestDatabase};
 
-/// A full api role on `127.0.0.1:0`, migrated and ready, over its own database.
+/// A full process (api and worker roles) on `127.0.0.1:0`, migrated and ready,
+/// over its own database (and its own broker queues, with RabbitMQ dispatch).
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
-    /// The role's store.
+    /// The process's store.
     pub store: Store,
+    /// The process's queue.
+    pub queue: Queue,
     /// The configuration it runs with.
     pub config: Arc<Config>,
     /// The backend it runs on.
     pub backend: Backend,
     client: reqwest::Client,
     shutdown: Shutdown,
-    role: Option<ApiRole>,
-    // Declared last: dropped after the role's pool is closed.
+    process: Option<Process>,
+    // Declared last: dropped after the process's connections are closed.
+    _broker: Option<TestBroker>,
     _database: TestDatabase,
 }
 
@@ -41,26 +48,61 @@ impl TestApp {
         apps: Apps,
         configure: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
-        let test = std::thread::current().name().unwrap_or("a test").to_owned();
-        let database = TestDatabase::create(backend, &test).await?;
+        let database = TestDatabase::create(backend, &current_test()).await?;
+        Some(Self::start(backend, database, None, apps, configure).await)
+    }
+
+    /// Like [`TestApp::spawn_with`], on a queue backend: in-database dispatch on
+    /// SQLite or PostgreSQL, or RabbitMQ dispatch (over PostgreSQL) with broker
+    /// queues of its own. `None` when a service it needs is not configured.
+    pub async fn spawn_queue(
+        backend: QueueBackend,
+        apps: Apps,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        let test = current_test();
+        let broker = match backend {
+            QueueBackend::RabbitMq => Some(TestBroker::create(&test)?),
+            QueueBackend::Sqlite | QueueBackend::Postgres => None,
+        };
+        let database = TestDatabase::create(backend.store(), &test).await?;
+        Some(Self::start(backend.store(), database, broker, apps, configure).await)
+    }
+
+    async fn start(
+        backend: Backend,
+        database: TestDatabase,
+        broker: Option<TestBroker>,
+        apps: Apps,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mut config = Config::default();
+        if let Some(broker) = &broker {
+            config.queue_url = QueueUrl::Amqp(broker.url.clone());
+            config.queue.broker_prefix = broker.prefix.clone();
+        }
         configure(&mut config);
         config.database_url = database.url().clone();
         config.http.listen = ([127, 0, 0, 1], 0).into();
+        let mut broker = broker;
+        if let Some(broker) = &mut broker {
+            broker.watch_queues(&config.queue.queues);
+        }
         let config = Arc::new(config);
         let shutdown = Shutdown::new();
         let listener = bind(config.http.listen).await.expect("bind port 0");
-        let role = start_api(
-            config.clone(),
-            &apps,
-            listener,
-            shutdown.clone(),
-            MigrationPolicy::Apply,
-        )
-        .expect("start the api role");
+        let worker = WorkerOptions::from_config(&config.queue).expect("valid [queue] settings");
+        let roles = Roles {
+            api: true,
+            worker: Some(worker),
+            migrations: MigrationPolicy::Apply,
+        };
+        let process = start(config.clone(), &apps, listener, shutdown.clone(), roles)
+            .expect("start the process");
         let app = TestApp {
-            base_url: format!("http://{}", role.local_addr),
-            store: role.store.clone(),
+            base_url: format!("http://{}", process.local_addr),
+            store: process.store.clone(),
+            queue: process.queue.clone(),
             config,
             backend,
             client: reqwest::Client::builder()
@@ -68,11 +110,12 @@ impl TestApp {
                 .build()
                 .expect("build an HTTP client"),
             shutdown,
-            role: Some(role),
+            process: Some(process),
+            _broker: broker,
             _database: database,
         };
         app.wait_ready(Duration::from_secs(30)).await;
-        Some(app)
+        app
     }
 
     /// Polls `/readyz` until it answers 200; panics after `limit`.
@@ -115,11 +158,11 @@ impl TestApp {
         &self.shutdown
     }
 
-    /// Fires shutdown and waits for the role to drain and stop.
+    /// Fires shutdown and waits for the process to drain and stop.
     pub async fn stop(mut self) -> Result<(), RunError> {
         self.shutdown.trigger();
-        match self.role.take() {
-            Some(role) => role.wait().await,
+        match self.process.take() {
+            Some(process) => process.wait().await,
             None => Ok(()),
         }
     }
@@ -129,4 +172,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.trigger();
     }
+}
+
+/// The running test's name, for skip messages.
+fn current_test() -> String {
+    std::thread::current().name().unwrap_or("a test").to_owned()
 }

@@ -34,6 +34,36 @@ impl Backend {
 /// the suite can use is running, and a skip would hide a broken setup).
 pub const STRICT_VAR: &str = "HANGAR_TEST_STRICT";
 
+/// Where a queue test's jobs are dispatched from, and the store under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueBackend {
+    /// In-database dispatch on SQLite.
+    Sqlite,
+    /// In-database dispatch on PostgreSQL.
+    Postgres,
+    /// RabbitMQ dispatch (`HANGAR_TEST_AMQP_URL`) over PostgreSQL.
+    RabbitMq,
+}
+
+impl QueueBackend {
+    /// The store backend under this queue backend.
+    pub fn store(self) -> Backend {
+        match self {
+            QueueBackend::Sqlite => Backend::Sqlite,
+            QueueBackend::Postgres | QueueBackend::RabbitMq => Backend::Postgres,
+        }
+    }
+
+    /// `sqlite`, `postgres` or `rabbitmq`.
+    pub fn name(self) -> &'static str {
+        match self {
+            QueueBackend::Sqlite => "sqlite",
+            QueueBackend::Postgres => "postgres",
+            QueueBackend::RabbitMq => "rabbitmq",
+        }
+    }
+}
+
 /// Says, on the test's stderr and outside libtest's capture, that a test is skipped
 /// and why, so a skip is never silent. Panics instead when `HANGAR_TEST_STRICT=1`.
 pub fn skip(test: &str, reason: &str) {

@@ -7,6 +7,9 @@
 //!   dropped afterwards. When the variable is not set, PostgreSQL tests print why
 //!   they are skipped and pass; when it is set but the server is unreachable, they
 //!   fail. With `HANGAR_TEST_STRICT=1` (as in CI) every skip is a failure.
+//! - RabbitMQ: the broker named by `HANGAR_TEST_AMQP_URL` (e.g.
+//!   `amqp://guest:guest@127.0.0.1:5672/%2f`), with queue names under a prefix of
+//!   the test's own, deleted afterwards. Skipped like PostgreSQL when unset.
 //!
 //! Write a test body once, taking a [`Backend`], and generate one test per backend
 //! with [`on_each_backend!`]:
@@ -20,10 +23,38 @@
 //! ```
 
 mod app;
+mod broker;
 mod database;
 
 pub use app::TestApp;
-pub use database::{Backend, POSTGRES_VAR, STRICT_VAR, TestDatabase, skip};
+pub use broker::{AMQP_VAR, TestBroker};
+pub use database::{Backend, POSTGRES_VAR, QueueBackend, STRICT_VAR, TestDatabase, skip};
+
+/// Generates `<name>::sqlite`, `<name>::postgres` and `<name>::rabbitmq` tests
+/// that call `async fn <name>(backend: QueueBackend)` once per queue backend.
+#[macro_export]
+macro_rules! on_each_queue_backend {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::QueueBackend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::QueueBackend::Postgres).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn rabbitmq() {
+                    super::$name($crate::QueueBackend::RabbitMq).await
+                }
+            }
+        )+
+    };
+}
 
 /// Generates `<name>::sqlite` and `<name>::postgres` tests that call
 /// `async fn <name>(backend: Backend)` once per backend.

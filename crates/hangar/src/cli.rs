@@ -31,10 +31,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run everything in one process on the embedded defaults: migrate the store,
-    /// then serve the API (SQLite at data/hangar.db unless configured otherwise)
+    /// serve the API and run jobs (SQLite at data/hangar.db unless configured otherwise)
     Up,
     /// Run the api role only; the store must already be migrated (`hangar migrate`)
     Serve(ServeArgs),
+    /// Run jobs: the worker role (it also serves /healthz, /readyz and /metrics)
+    Worker(WorkerArgs),
+    /// Inspect and act on jobs: list, show, retry, cancel, purge dead ones
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Apply pending database migrations, or show where each one stands
     Migrate(MigrateArgs),
     /// Inspect the configuration
@@ -50,6 +55,61 @@ pub struct ServeArgs {
     /// Apply pending migrations before serving instead of refusing to start
     #[arg(long)]
     pub migrate: bool,
+}
+
+/// Options of `hangar worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Queues to work, each with an optional concurrency: `default,mail=2`
+    /// [default: queue.queues]
+    #[arg(long, value_name = "QUEUES")]
+    pub queues: Option<String>,
+    /// Jobs at once per queue, where --queues gives no number [default: queue.concurrency]
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+}
+
+/// `hangar jobs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first
+    List {
+        /// Only jobs in this state: pending, retrying, running, succeeded, dead, cancelled
+        #[arg(long)]
+        state: Option<String>,
+        /// Only jobs on this queue
+        #[arg(long)]
+        queue: Option<String>,
+        /// At most this many (1-500)
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only jobs older than this job id (the `next` of the previous page)
+        #[arg(long, value_name = "ID")]
+        before: Option<String>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one job with its failed attempts
+    Show {
+        /// The job's id
+        id: String,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a dead, cancelled or retrying job again now
+    Retry {
+        /// The job's id
+        id: String,
+    },
+    /// Cancel a waiting job, or ask a running one to stop
+    Cancel {
+        /// The job's id
+        id: String,
+    },
+    /// Delete every dead job and its attempts
+    PurgeDead,
 }
 
 /// Options of `hangar migrate`.

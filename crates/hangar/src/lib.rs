@@ -15,8 +15,8 @@ use std::sync::Arc;
 use hangar_app::{App, AppError, Apps};
 use hangar_store::MigrationSet;
 
-/// Migrations of the platform's own components (none yet), applied before the apps'.
-pub const PLATFORM_MIGRATIONS: &[MigrationSet] = &[];
+/// Migrations of the platform's own components, applied before the apps'.
+pub const PLATFORM_MIGRATIONS: &[MigrationSet] = &[hangar_queue::MIGRATION_SET];
 
 /// The apps compiled into this binary. Adding an app is adding a line here.
 pub fn apps() -> Result<Apps, AppError> {

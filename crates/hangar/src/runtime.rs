@@ -1,36 +1,59 @@
-//! Wiring of the api role: store, apps, router and server, with the start-up work
-//! (wait for the store, migrate) running while `/healthz` and `/readyz` already
-//! answer.
+//! Wiring of a Hangar process: the store, the queue, the apps, and the roles the
+//! process plays (api, worker). Start-up work (wait for the store, migrate, wait
+//! for the broker) runs while `/healthz`, `/readyz` and `/metrics` already answer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hangar_api::{HttpMetrics, Readiness, RouterParts, ServeError, build_router, serve};
-use hangar_app::{AppContext, Apps};
+use axum::Router;
+use hangar_api::{
+    AdminToken, HttpMetrics, Readiness, RouterParts, ServeError, build_router, serve,
+};
+use hangar_app::{AppContext, AppError, Apps};
 use hangar_core::health::{ReadinessCheck, StartupGate};
 use hangar_core::telemetry::MetricsRegistry;
 use hangar_core::{Config, Shutdown};
-use hangar_store::{MigrationState, Store, StoreError};
+use hangar_queue::{MaintenanceOptions, Queue, QueueError, QueueMetrics, Worker, WorkerOptions};
+use hangar_store::{MigrationSet, MigrationState, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::PLATFORM_MIGRATIONS;
 
-/// What the api role does about migrations at start.
+/// What the process does about migrations at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MigrationPolicy {
     /// Apply pending migrations (`hangar up`, `hangar serve --migrate`).
     Apply,
-    /// Refuse to serve while migrations are pending (`hangar serve`).
+    /// Refuse to run while migrations are pending (`hangar serve`, `hangar worker`).
     RequireCurrent,
 }
 
-/// Why a role stopped with an error.
+/// The roles a process plays. Every process serves `/healthz`, `/readyz` and
+/// `/metrics`.
+#[derive(Debug, Clone)]
+pub struct Roles {
+    /// Serve the apps' routes and the admin API.
+    pub api: bool,
+    /// Run jobs, and the queue's maintenance (reaper, due-job announcements).
+    pub worker: Option<WorkerOptions>,
+    /// Migrations at start.
+    pub migrations: MigrationPolicy,
+}
+
+/// Why a process stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The store failed: unreachable, or a migration failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The queue failed: broker unreachable, or a bad queue setting.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The apps do not fit together.
+    #[error(transparent)]
+    Apps(#[from] AppError),
     /// Migrations are pending and the role may not apply them.
     #[error(
         "the database schema is behind this build ({} pending: {}); run `hangar migrate` \
@@ -55,18 +78,20 @@ pub enum RunError {
     Task(String),
 }
 
-/// A running api role.
-pub struct ApiRole {
+/// A running process.
+pub struct Process {
     /// The address the listener is bound to (useful with port 0).
     pub local_addr: SocketAddr,
-    /// The role's store.
+    /// The process's store.
     pub store: Store,
+    /// The process's queue.
+    pub queue: Queue,
     task: JoinHandle<Result<(), RunError>>,
 }
 
-impl ApiRole {
-    /// Waits until the role stops: after `shutdown` fires and requests drained, or
-    /// after start-up failed (which fires `shutdown` itself).
+impl Process {
+    /// Waits until the process stops: after `shutdown` fires and its roles
+    /// drained, or after start-up failed (which fires `shutdown` itself).
     pub async fn wait(self) -> Result<(), RunError> {
         self.task.await.map_err(|e| RunError::Task(e.to_string()))?
     }
@@ -79,14 +104,20 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
         .map_err(|source| RunError::Bind { addr, source })
 }
 
-/// Starts the api role on `listener` and returns once it accepts connections.
-pub fn start_api(
+/// Every migration set of this build: the platform's, then the apps'.
+pub fn migration_sets(apps: &Apps) -> Vec<MigrationSet> {
+    apps.migration_sets(PLATFORM_MIGRATIONS)
+}
+
+/// Starts a process playing `roles` on `listener`; returns once it accepts
+/// connections.
+pub fn start(
     config: Arc<Config>,
     apps: &Apps,
     listener: TcpListener,
     shutdown: Shutdown,
-    policy: MigrationPolicy,
-) -> Result<ApiRole, RunError> {
+    roles: Roles,
+) -> Result<Process, RunError> {
     let local_addr = listener.local_addr().map_err(|source| RunError::Bind {
         addr: config.http.listen,
         source,
@@ -94,57 +125,114 @@ pub fn start_api(
     let store = Store::open(&config.database_url, &config.store)?;
     let mut metrics = MetricsRegistry::new();
     let http_metrics = HttpMetrics::register(metrics.registry_mut());
-    let gate = StartupGate::default();
-    let checks: Vec<Arc<dyn ReadinessCheck>> = vec![Arc::new(store.clone())];
+    let queue_metrics = QueueMetrics::register(metrics.registry_mut());
+    // The broker connection outlives the roles' shutdown: running jobs still
+    // acknowledge their messages and released jobs are announced while draining.
+    let queue_stop = CancellationToken::new();
+    let queue = Queue::open(&config, store.clone(), queue_metrics, queue_stop.clone());
     let ctx = AppContext {
         config: config.clone(),
         store: store.clone(),
+        queue: queue.clone(),
     };
+    let registry = apps.jobs(&ctx)?;
+    let app_routes = if roles.api {
+        apps.routes(&ctx).merge(hangar_api::jobs::routes(
+            queue.clone(),
+            AdminToken::new(&config.api.admin_token),
+        ))
+    } else {
+        Router::new()
+    };
+    let gate = StartupGate::default();
+    let checks: Vec<Arc<dyn ReadinessCheck>> =
+        vec![Arc::new(store.clone()), Arc::new(queue.clone())];
     let router = build_router(RouterParts {
         readiness: Readiness::new(gate.clone(), checks),
         registry: metrics.freeze(),
         http_metrics,
         request_timeout: config.http.request_timeout.get(),
-        app_routes: apps.routes(&ctx),
+        app_routes,
     });
-    let sets = apps.migration_sets(PLATFORM_MIGRATIONS);
-    let task_store = store.clone();
+    let sets = migration_sets(apps);
+    let (task_store, task_queue) = (store.clone(), queue.clone());
     let task = tokio::spawn(async move {
         let drain = config.http.shutdown_timeout.get();
         let server = tokio::spawn(serve(listener, router, shutdown.clone(), drain));
         tracing::info!(
             url = %format!("http://{local_addr}"),
             store = %task_store.url(),
+            queue = %config.queue_url,
+            api = roles.api,
+            worker = roles.worker.is_some(),
             "listening; /healthz, /readyz and /metrics answer while the store starts"
         );
-        match start_up(&task_store, &config, &sets, &shutdown, policy).await {
+        let started = start_up(
+            &task_store,
+            &task_queue,
+            &config,
+            &sets,
+            &shutdown,
+            roles.migrations,
+        )
+        .await;
+        let mut background = Vec::new();
+        match started {
             Ok(()) => {
                 gate.open();
+                if let Some(options) = roles.worker {
+                    let worker = Worker::new(task_queue.clone(), registry, options);
+                    background.push(tokio::spawn({
+                        let shutdown = shutdown.clone();
+                        async move {
+                            if let Err(e) = worker.run(shutdown).await {
+                                tracing::error!(error = %e, "worker failed");
+                            }
+                        }
+                    }));
+                    let maintenance = MaintenanceOptions {
+                        reap_interval: config.queue.reap_interval.get(),
+                        sweep_interval: config.queue.poll_interval.get(),
+                        retention: config.queue.retention.get(),
+                    };
+                    let (queue, shutdown) = (task_queue.clone(), shutdown.clone());
+                    background.push(tokio::spawn(async move {
+                        queue.maintain(maintenance, shutdown).await
+                    }));
+                }
                 tracing::info!(url = %format!("http://{local_addr}"), "ready");
             }
             Err(RunError::Store(StoreError::Interrupted)) => {}
             Err(err) => {
                 shutdown.trigger();
                 let _ = server.await;
+                queue_stop.cancel();
                 task_store.close().await;
                 return Err(err);
             }
         }
         let served = server.await.map_err(|e| RunError::Task(e.to_string()))?;
+        for task in background {
+            let _ = task.await;
+        }
+        task_queue.close().await;
+        queue_stop.cancel();
         task_store.close().await;
         served.map_err(RunError::from)
     });
-    Ok(ApiRole {
+    Ok(Process {
         local_addr,
         store,
+        queue,
         task,
     })
 }
 
 async fn start_up(
     store: &Store,
+    queue: &Queue,
     config: &Config,
-    sets: &[hangar_store::MigrationSet],
+    sets: &[MigrationSet],
     shutdown: &Shutdown,
     policy: MigrationPolicy,
 ) -> Result<(), RunError> {
@@ -173,6 +261,10 @@ async fn start_up(
                 return Err(RunError::PendingMigrations(pending));
             }
         }
+    }
+    tokio::select! {
+        r = queue.wait_ready(config.queue.connect_timeout.get()) => r?,
+        () = shutdown.wait() => return Err(RunError::Store(StoreError::Interrupted)),
     }
     Ok(())
 }

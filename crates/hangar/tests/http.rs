@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use hangar::runtime::{MigrationPolicy, RunError, bind, start_api};
+use hangar::runtime::{MigrationPolicy, Roles, RunError, bind, start};
 use hangar_app::{App, AppContext, Apps};
 use hangar_core::{Config, Shutdown};
 use hangar_store::StoreError;
@@ -269,14 +269,12 @@ async fn readyz_is_503_while_the_store_is_unreachable_then_the_role_fails() {
     let config = Arc::new(config);
     let listener = bind(([127, 0, 0, 1], 0).into()).await.unwrap();
     let apps = misbehaving();
-    let role = start_api(
-        config,
-        &apps,
-        listener,
-        Shutdown::new(),
-        MigrationPolicy::Apply,
-    )
-    .unwrap();
+    let roles = Roles {
+        api: true,
+        worker: None,
+        migrations: MigrationPolicy::Apply,
+    };
+    let role = start(config, &apps, listener, Shutdown::new(), roles).unwrap();
     let base = format!("http://{}", role.local_addr);
 
     assert_eq!(

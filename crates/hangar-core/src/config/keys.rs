@@ -67,6 +67,14 @@ pub const KEYS: &[KeySpec] = &[
             "the store: sqlite://<file> or postgres://<user>@<host>/<db>",
         )
     },
+    KeySpec {
+        secret: Secret::UrlPassword,
+        ..key(
+            "queue_url",
+            ValueKind::Text,
+            "where workers get jobs: database, or amqp://<user>:<password>@<host>/<vhost>",
+        )
+    },
     key(
         "http.listen",
         ValueKind::Text,
@@ -82,6 +90,14 @@ pub const KEYS: &[KeySpec] = &[
         ValueKind::Text,
         "on SIGTERM, how long in-flight requests may take to finish",
     ),
+    KeySpec {
+        secret: Secret::Whole,
+        ..key(
+            "api.admin_token",
+            ValueKind::Text,
+            "bearer token for the admin endpoints; empty disables them",
+        )
+    },
     key(
         "store.connect_timeout",
         ValueKind::Text,
@@ -96,6 +112,66 @@ pub const KEYS: &[KeySpec] = &[
         "store.busy_timeout",
         ValueKind::Text,
         "SQLite: how long a writer waits for the lock",
+    ),
+    key(
+        "queue.queues",
+        ValueKind::Text,
+        "queues to work, e.g. default,mail=2",
+    ),
+    key(
+        "queue.concurrency",
+        ValueKind::Integer,
+        "jobs at once per queue",
+    ),
+    key(
+        "queue.lease",
+        ValueKind::Text,
+        "ownership of a running job without heartbeat",
+    ),
+    key(
+        "queue.reap_interval",
+        ValueKind::Text,
+        "how often expired leases are re-queued",
+    ),
+    key(
+        "queue.poll_interval",
+        ValueKind::Text,
+        "how often an idle worker looks for jobs",
+    ),
+    key(
+        "queue.prefetch",
+        ValueKind::Integer,
+        "RabbitMQ: unacked messages per consumer",
+    ),
+    key(
+        "queue.shutdown_timeout",
+        ValueKind::Text,
+        "how long running jobs may finish on shutdown",
+    ),
+    key(
+        "queue.retry_base",
+        ValueKind::Text,
+        "delay before the first retry",
+    ),
+    key(
+        "queue.retry_max",
+        ValueKind::Text,
+        "longest delay between retries",
+    ),
+    key(
+        "queue.connect_timeout",
+        ValueKind::Text,
+        "at start, how long to retry the broker",
+    ),
+    key(
+        "queue.retention",
+        ValueKind::Text,
+        "how long finished jobs are kept",
+    ),
+    key(
+        "queue.broker_prefix",
+        ValueKind::Text,
+        "RabbitMQ: prefix of broker queue names",
     ),
     key(
         "log.level",

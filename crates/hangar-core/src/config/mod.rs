@@ -19,7 +19,9 @@ pub use duration::{HumanDuration, ParseDurationError};
 pub use error::ConfigError;
 pub use keys::{KEYS, KeySpec, Secret, ValueKind, env_var_name};
 pub use layers::{LoadOptions, Source};
-pub use url::{DatabaseEngine, DatabaseUrl, ParseDatabaseUrlError, redact};
+pub use url::{
+    DatabaseEngine, DatabaseUrl, ParseDatabaseUrlError, ParseQueueUrlError, QueueUrl, redact,
+};
 
 /// The whole configuration of a Hangar process. Every field has a default, so an
 /// empty file (or none) is a valid configuration.
@@ -28,10 +30,16 @@ pub use url::{DatabaseEngine, DatabaseUrl, ParseDatabaseUrlError, redact};
 pub struct Config {
     /// Where the store lives: `sqlite://<file>` or `postgres://…`.
     pub database_url: DatabaseUrl,
+    /// Where workers get jobs: `database` (the store's job table) or `amqp://…`.
+    pub queue_url: QueueUrl,
     /// The HTTP listener of the api role.
     pub http: HttpConfig,
+    /// The HTTP API's own settings.
+    pub api: ApiConfig,
     /// Connection behaviour of the store.
     pub store: StoreConfig,
+    /// The job queue and its workers.
+    pub queue: QueueConfig,
     /// Log level and format.
     pub log: LogConfig,
 }
@@ -54,6 +62,67 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             request_timeout: HumanDuration::secs(30),
             shutdown_timeout: HumanDuration::secs(30),
+        }
+    }
+}
+
+/// `[api]`: settings of the HTTP API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Bearer token required by the admin endpoints (`/api/v1/jobs`…). Empty: the
+    /// admin endpoints answer 403.
+    pub admin_token: String,
+}
+
+/// `[queue]`: the job queue and its workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Queues a worker takes jobs from, with optional concurrency: `default,mail=2`.
+    pub queues: String,
+    /// Jobs run at once per queue when `queues` gives no number.
+    pub concurrency: u32,
+    /// How long a claimed job stays owned without a heartbeat; heartbeats come
+    /// every quarter of it. A job whose worker died is re-queued after this.
+    pub lease: HumanDuration,
+    /// How often expired leases are looked for (and, with RabbitMQ, due jobs
+    /// announced).
+    pub reap_interval: HumanDuration,
+    /// How often an idle worker looks for jobs when it has not been woken.
+    pub poll_interval: HumanDuration,
+    /// RabbitMQ: unacknowledged messages a consumer may hold per queue.
+    pub prefetch: u32,
+    /// On shutdown, how long running jobs may take before they are released.
+    pub shutdown_timeout: HumanDuration,
+    /// Delay before the first retry; doubles each attempt (with jitter).
+    pub retry_base: HumanDuration,
+    /// Longest delay between retries.
+    pub retry_max: HumanDuration,
+    /// At start, how long to retry an unreachable broker.
+    pub connect_timeout: HumanDuration,
+    /// Succeeded and cancelled jobs are deleted this long after they finish.
+    pub retention: HumanDuration,
+    /// RabbitMQ: prefix of the broker's queue names (`<prefix>.jobs.<queue>`), to
+    /// keep several deployments apart on one broker.
+    pub broker_prefix: String,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            queues: "default".to_owned(),
+            concurrency: 8,
+            lease: HumanDuration::secs(20),
+            reap_interval: HumanDuration::secs(5),
+            poll_interval: HumanDuration::secs(1),
+            prefetch: 32,
+            shutdown_timeout: HumanDuration::secs(30),
+            retry_base: HumanDuration::secs(1),
+            retry_max: HumanDuration::secs(600),
+            connect_timeout: HumanDuration::secs(30),
+            retention: HumanDuration::secs(24 * 3600),
+            broker_prefix: "hangar".to_owned(),
         }
     }
 }

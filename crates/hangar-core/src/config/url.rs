@@ -103,6 +103,76 @@ impl<'de> Deserialize<'de> for DatabaseUrl {
     }
 }
 
+/// Where jobs are dispatched from: the store itself, or a RabbitMQ broker.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum QueueUrl {
+    /// Workers claim jobs from the store's job table (`database`, the default).
+    #[default]
+    Database,
+    /// Workers receive jobs from RabbitMQ (`amqp://user:password@host:5672/vhost`).
+    Amqp(String),
+}
+
+/// Why a queue URL was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected `database` or `amqp://<user>:<password>@<host>:<port>/<vhost>`, found `{}`", redact(.0))]
+pub struct ParseQueueUrlError(String);
+
+impl QueueUrl {
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match self {
+            QueueUrl::Database => "database".to_owned(),
+            QueueUrl::Amqp(raw) => redact(raw),
+        }
+    }
+}
+
+impl FromStr for QueueUrl {
+    type Err = ParseQueueUrlError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        if raw == "database" {
+            return Ok(QueueUrl::Database);
+        }
+        let amqp = raw.starts_with("amqp://")
+            && url::Url::parse(raw).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()));
+        if amqp {
+            Ok(QueueUrl::Amqp(raw.to_owned()))
+        } else {
+            Err(ParseQueueUrlError(raw.to_owned()))
+        }
+    }
+}
+
+impl fmt::Debug for QueueUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("QueueUrl").field(&self.redacted()).finish()
+    }
+}
+
+impl fmt::Display for QueueUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for QueueUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            QueueUrl::Database => serializer.serialize_str("database"),
+            QueueUrl::Amqp(raw) => serializer.serialize_str(raw),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for QueueUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Replaces the password of a URL (`scheme://user:password@host`) with `***`.
 /// Text that is not a URL with credentials comes back unchanged.
 pub fn redact(raw: &str) -> String {
@@ -129,6 +199,16 @@ mod tests {
         assert_eq!(pg.engine(), DatabaseEngine::Postgres);
         assert_eq!(pg.redacted(), "postgresql://app:***@db:5432/hangar");
         assert!(!format!("{pg:?}").contains("secret"));
+    }
+
+    #[test]
+    fn queue_urls_select_the_dispatch() {
+        assert_eq!("database".parse::<QueueUrl>().unwrap(), QueueUrl::Database);
+        let amqp: QueueUrl = "amqp://guest:guest@127.0.0.1:5672/%2f".parse().unwrap();
+        assert_eq!(amqp.redacted(), "amqp://guest:***@127.0.0.1:5672/%2f");
+        for raw in ["", "redis://h", "amqp://", "amqps-ish"] {
+            assert!(raw.parse::<QueueUrl>().is_err(), "{raw}");
+        }
     }
 
     #[test]

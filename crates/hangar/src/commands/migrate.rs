@@ -6,14 +6,13 @@ use hangar_store::{MigrationState, Store};
 use serde_json::json;
 
 use super::{CommandError, runtime};
-use crate::PLATFORM_MIGRATIONS;
 use crate::output::{Table, emit};
 
 pub(super) fn run(loaded: LoadedConfig) -> Result<(), CommandError> {
     let config = loaded.config;
     init_logs(&config.log).map_err(anyhow::Error::from)?;
     let apps = crate::apps().map_err(|e| CommandError::Usage(e.to_string()))?;
-    let sets = apps.migration_sets(PLATFORM_MIGRATIONS);
+    let sets = crate::runtime::migration_sets(&apps);
     runtime()?.block_on(async {
         let store = connect(&config).await?;
         let applied = store.migrate(&sets).await?;
@@ -33,7 +32,7 @@ pub(super) fn run(loaded: LoadedConfig) -> Result<(), CommandError> {
 pub(super) fn status(loaded: LoadedConfig, json: bool) -> Result<(), CommandError> {
     let config = loaded.config;
     let apps = crate::apps().map_err(|e| CommandError::Usage(e.to_string()))?;
-    let sets = apps.migration_sets(PLATFORM_MIGRATIONS);
+    let sets = crate::runtime::migration_sets(&apps);
     runtime()?.block_on(async {
         let store = connect(&config).await?;
         let rows = store.migration_status(&sets).await?;
@@ -79,7 +78,8 @@ fn describe(state: &MigrationState) -> (&'static str, Option<String>) {
     }
 }
 
-async fn connect(config: &hangar_core::Config) -> Result<Store, CommandError> {
+/// Opens the store and waits (bounded by `store.connect_timeout`) until it answers.
+pub(super) async fn connect(config: &hangar_core::Config) -> Result<Store, CommandError> {
     let store = Store::open(&config.database_url, &config.store)?;
     let shutdown = Shutdown::new();
     shutdown

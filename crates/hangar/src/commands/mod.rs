@@ -1,6 +1,7 @@
 //! One module per command; each loads what it needs and calls into the crates.
 
 mod config;
+mod jobs;
 mod migrate;
 mod serve;
 
@@ -45,15 +46,17 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
             Ok(crate::output::emit(&version).map_err(anyhow::Error::from)?)
         }
         Command::Config(ConfigCommand::Show { json }) => config::show(&load(cli.config)?, json),
-        Command::Up => serve::run(load(cli.config)?, MigrationPolicy::Apply),
+        Command::Up => serve::up(load(cli.config)?),
         Command::Serve(args) => {
             let policy = if args.migrate {
                 MigrationPolicy::Apply
             } else {
                 MigrationPolicy::RequireCurrent
             };
-            serve::run(load(cli.config)?, policy)
+            serve::serve(load(cli.config)?, policy)
         }
+        Command::Worker(args) => serve::worker(load(cli.config)?, args),
+        Command::Jobs(command) => jobs::run(load(cli.config)?, command),
         Command::Migrate(args) => match args.action.unwrap_or(MigrateAction::Run) {
             MigrateAction::Run => migrate::run(load(cli.config)?),
             MigrateAction::Status { json } => migrate::status(load(cli.config)?, json),

@@ -1,14 +1,69 @@
-//! `hangar up` and `hangar serve`.
+//! `hangar up`, `hangar serve` and `hangar worker`: start a process in its roles.
 
 use std::sync::Arc;
 
 use hangar_core::telemetry::init_logs;
 use hangar_core::{LoadedConfig, Shutdown};
+use hangar_queue::WorkerOptions;
 
 use super::{CommandError, runtime};
-use crate::runtime::{MigrationPolicy, RunError, bind, start_api};
+use crate::cli::WorkerArgs;
+use crate::runtime::{MigrationPolicy, Roles, RunError, bind, start};
 
-pub(super) fn run(loaded: LoadedConfig, policy: MigrationPolicy) -> Result<(), CommandError> {
+/// `hangar up`: api and worker, migrating at start.
+pub(super) fn up(loaded: LoadedConfig) -> Result<(), CommandError> {
+    let worker = WorkerOptions::from_config(&loaded.config.queue).map_err(config_error)?;
+    run(
+        loaded,
+        Roles {
+            api: true,
+            worker: Some(worker),
+            migrations: MigrationPolicy::Apply,
+        },
+    )
+}
+
+/// `hangar serve`: the api role.
+pub(super) fn serve(loaded: LoadedConfig, migrations: MigrationPolicy) -> Result<(), CommandError> {
+    run(
+        loaded,
+        Roles {
+            api: true,
+            worker: None,
+            migrations,
+        },
+    )
+}
+
+/// `hangar worker`: the worker role.
+pub(super) fn worker(mut loaded: LoadedConfig, args: WorkerArgs) -> Result<(), CommandError> {
+    if let Some(queues) = args.queues {
+        loaded.config.queue.queues = queues;
+    }
+    if let Some(concurrency) = args.concurrency {
+        if concurrency == 0 {
+            return Err(CommandError::Usage(
+                "--concurrency must be at least 1".to_owned(),
+            ));
+        }
+        loaded.config.queue.concurrency = concurrency;
+    }
+    let worker = WorkerOptions::from_config(&loaded.config.queue).map_err(config_error)?;
+    run(
+        loaded,
+        Roles {
+            api: false,
+            worker: Some(worker),
+            migrations: MigrationPolicy::RequireCurrent,
+        },
+    )
+}
+
+fn config_error(err: hangar_queue::QueueError) -> CommandError {
+    CommandError::Usage(err.to_string())
+}
+
+fn run(loaded: LoadedConfig, roles: Roles) -> Result<(), CommandError> {
     let config = Arc::new(loaded.config);
     init_logs(&config.log).map_err(anyhow::Error::from)?;
     let apps = crate::apps().map_err(|e| CommandError::Usage(e.to_string()))?;
@@ -18,8 +73,8 @@ pub(super) fn run(loaded: LoadedConfig, policy: MigrationPolicy) -> Result<(), C
             .trigger_on_signals()
             .map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
         let listener = bind(config.http.listen).await?;
-        let role = start_api(config, &apps, listener, shutdown, policy)?;
-        role.wait().await?;
+        let process = start(config, &apps, listener, shutdown, roles)?;
+        process.wait().await?;
         tracing::info!("stopped");
         Ok::<_, CommandError>(())
     })
@@ -28,5 +83,11 @@ pub(super) fn run(loaded: LoadedConfig, policy: MigrationPolicy) -> Result<(), C
 impl From<hangar_store::StoreError> for CommandError {
     fn from(err: hangar_store::StoreError) -> Self {
         CommandError::Run(RunError::Store(err))
+    }
+}
+
+impl From<hangar_queue::QueueError> for CommandError {
+    fn from(err: hangar_queue::QueueError) -> Self {
+        CommandError::Run(RunError::Queue(err))
     }
 }

@@ -1,0 +1,42 @@
+//! The queue and worker boxes of the architecture: durable jobs with at-least-once
+//! delivery, leases renewed by heartbeats, fenced completions, retries with
+//! backoff, dead jobs with their history, cancellation and per-queue concurrency.
+//!
+//! The store's `hangar_jobs` table is the system of record on every backend; the
+//! dispatch backend (`queue_url`) decides how workers hear of ready jobs: they
+//! claim rows from the table (`database`, the default), or receive RabbitMQ
+//! messages naming them (`amqp://…`). See `docs/adr/0002-queue.md`.
+//!
+//! Apps register [`Job`] handlers through the `App` trait and enqueue with
+//! [`Queue::enqueue`]; `hangar worker` and `hangar up` run [`Worker`]s.
+
+mod error;
+mod handler;
+mod job;
+mod maintenance;
+mod metrics;
+mod queue;
+mod records;
+mod transport;
+mod view;
+mod worker;
+
+use hangar_store::{Migration, MigrationSet, migration};
+
+pub use error::QueueError;
+pub use handler::{Job, JobContext, JobError, JobRegistry};
+pub use job::{DEFAULT_QUEUE, JobId, JobState, MAX_PRIORITY, NewJob, QueueName};
+pub use maintenance::MaintenanceOptions;
+pub use metrics::QueueMetrics;
+pub use queue::{Enqueued, JobPage, Queue};
+pub use records::JobFilter;
+pub use view::{AttemptView, JobView};
+pub use worker::{Worker, WorkerOptions, parse_queues};
+
+static MIGRATIONS: &[Migration] = &[migration!(1, "0001_jobs")];
+
+/// The queue's tables, applied before any app's migrations.
+pub const MIGRATION_SET: MigrationSet = MigrationSet {
+    component: "queue",
+    migrations: MIGRATIONS,
+};

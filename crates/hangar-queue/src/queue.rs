@@ -1,0 +1,302 @@
+//! The queue client: enqueue, and the operator's view and actions on jobs.
+
+use std::sync::Arc;
+
+use hangar_core::config::{Config, QueueUrl};
+use hangar_core::health::{CheckFuture, ReadinessCheck};
+use hangar_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::QueueError;
+use crate::job::{JobId, NewJob, now_ms};
+use crate::metrics::QueueMetrics;
+use crate::records::{Announcement, JobFilter, JobStore};
+use crate::transport::Dispatch;
+use crate::transport::amqp::AmqpDispatch;
+use crate::transport::database::DatabaseDispatch;
+use crate::view::JobView;
+
+/// The outcome of an enqueue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The job's id (the existing job's, when its unique key was taken).
+    pub id: JobId,
+    /// Whether an active job with the same unique key was already there.
+    pub existing: bool,
+}
+
+/// A page of jobs and the cursor of the next one.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobPage {
+    /// The jobs, newest first.
+    pub jobs: Vec<JobView>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    pub next: Option<JobId>,
+}
+
+/// A cloneable handle to the queue.
+#[derive(Clone)]
+pub struct Queue {
+    pub(crate) jobs: JobStore,
+    pub(crate) dispatch: Arc<dyn Dispatch>,
+    pub(crate) metrics: QueueMetrics,
+    url: String,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("dispatch", &self.dispatch.name())
+            .field("store", &self.jobs.store().url())
+            .finish()
+    }
+}
+
+impl Queue {
+    /// Opens the queue on `store` with the dispatch `config.queue_url` selects.
+    /// Connections are made in the background (see [`Queue::wait_ready`]) and
+    /// stop when `stop` fires.
+    pub fn open(
+        config: &Config,
+        store: Store,
+        metrics: QueueMetrics,
+        stop: CancellationToken,
+    ) -> Queue {
+        let dispatch: Arc<dyn Dispatch> = match &config.queue_url {
+            QueueUrl::Database => Arc::new(DatabaseDispatch::start(store.clone(), stop)),
+            QueueUrl::Amqp(url) => Arc::new(AmqpDispatch::start(
+                url.clone(),
+                config.queue.broker_prefix.clone(),
+                config.queue.prefetch,
+                stop,
+            )),
+        };
+        Queue {
+            jobs: JobStore::new(store),
+            dispatch,
+            metrics,
+            url: config.queue_url.redacted(),
+        }
+    }
+
+    /// Waits until the dispatch backend is connected, for at most `budget`
+    /// (`queue.connect_timeout`). Immediate for in-database dispatch.
+    pub async fn wait_ready(&self, budget: std::time::Duration) -> Result<(), QueueError> {
+        self.dispatch.wait_ready(budget, &self.url).await
+    }
+
+    /// `database` or `rabbitmq`.
+    pub fn backend(&self) -> &'static str {
+        self.dispatch.name()
+    }
+
+    /// The store the jobs live in.
+    pub fn store(&self) -> &Store {
+        self.jobs.store()
+    }
+
+    /// Enqueues a job. Once this returns `Ok`, the job is durable and will run at
+    /// least once; on `Err`, it was not enqueued.
+    pub async fn enqueue(&self, job: NewJob) -> Result<Enqueued, QueueError> {
+        job.validate()?;
+        let now = now_ms();
+        let run_at = job.run_at.map_or(now, |at| at.timestamp_millis());
+        let due = run_at <= now;
+        let announced = (due && self.dispatch.announces_at_enqueue()).then_some(now);
+        let id = JobId::new();
+        let (id, existing) = match &job.unique_key {
+            Some(key) => {
+                self.jobs
+                    .insert_unique(id, &job, key, run_at, now, announced)
+                    .await?
+            }
+            None => {
+                self.jobs
+                    .insert_many(&[(id, &job, run_at, announced)], now)
+                    .await?;
+                (id, false)
+            }
+        };
+        if existing {
+            return Ok(Enqueued { id, existing });
+        }
+        if due {
+            self.announce_new(&[Announcement {
+                id,
+                queue: job.queue.clone(),
+                priority: job.priority,
+            }])
+            .await?;
+        }
+        self.metrics
+            .enqueued
+            .get_or_create(&QueueMetrics::job(&job.queue, &job.name))
+            .inc();
+        Ok(Enqueued { id, existing })
+    }
+
+    /// Enqueues many jobs at once (in one transaction); none may have a unique key.
+    /// All are enqueued, or, on `Err`, none.
+    pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>, QueueError> {
+        for job in &jobs {
+            job.validate()?;
+            if job.unique_key.is_some() {
+                return Err(QueueError::invalid(
+                    "unique_key",
+                    "jobs with unique keys are enqueued one by one (enqueue)",
+                ));
+            }
+        }
+        let now = now_ms();
+        let announces = self.dispatch.announces_at_enqueue();
+        // Due jobs are marked announced in the insert when the publish is part of
+        // the enqueue; delayed ones are announced when due.
+        let rows: Vec<(JobId, &NewJob, i64, Option<i64>)> = jobs
+            .iter()
+            .map(|job| {
+                let run_at = job.run_at.map_or(now, |at| at.timestamp_millis());
+                let announced = (announces && run_at <= now).then_some(now);
+                (JobId::new(), job, run_at, announced)
+            })
+            .collect();
+        self.jobs.insert_many(&rows, now).await?;
+        let due: Vec<Announcement> = rows
+            .iter()
+            .filter(|(_, _, run_at, _)| *run_at <= now)
+            .map(|(id, job, _, _)| Announcement {
+                id: *id,
+                queue: job.queue.clone(),
+                priority: job.priority,
+            })
+            .collect();
+        if !due.is_empty()
+            && let Err(e) = self.dispatch.announce(&due).await
+        {
+            if announces {
+                let ids: Vec<JobId> = rows.iter().map(|(id, ..)| *id).collect();
+                self.jobs.delete(&ids).await?;
+                return Err(e);
+            }
+            tracing::debug!(error = %e, "announce failed; workers will find the jobs by polling");
+        }
+        for (_, job, ..) in &rows {
+            self.metrics
+                .enqueued
+                .get_or_create(&QueueMetrics::job(&job.queue, &job.name))
+                .inc();
+        }
+        Ok(rows.into_iter().map(|(id, ..)| id).collect())
+    }
+
+    /// Announces freshly inserted jobs; if the broker does not confirm, removes
+    /// them again so the caller's error means "not enqueued".
+    async fn announce_new(&self, jobs: &[Announcement]) -> Result<(), QueueError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.dispatch.announce(jobs).await {
+            if self.dispatch.announces_at_enqueue() {
+                let ids: Vec<JobId> = jobs.iter().map(|a| a.id).collect();
+                if let Err(cleanup) = self.jobs.delete(&ids).await {
+                    // The rows stay; the sweep will announce and run them.
+                    tracing::error!(error = %cleanup, "could not remove jobs whose publish failed");
+                }
+                return Err(e);
+            }
+            tracing::debug!(error = %e, "announce failed; workers will find the jobs by polling");
+        }
+        Ok(())
+    }
+
+    /// Announces jobs handed back to the queue (released at shutdown).
+    pub(crate) async fn announce_again(&self, jobs: &[Announcement]) {
+        if jobs.is_empty() {
+            return;
+        }
+        match self.dispatch.announce(jobs).await {
+            Ok(()) if self.dispatch.announces_at_enqueue() => {
+                let ids: Vec<JobId> = jobs.iter().map(|a| a.id).collect();
+                if let Err(e) = self.jobs.mark_announced(&ids, now_ms()).await {
+                    tracing::debug!(error = %e, "could not mark released jobs announced");
+                }
+            }
+            Ok(()) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "released jobs will be announced by the next sweep")
+            }
+        }
+    }
+
+    /// A page of jobs, newest first.
+    pub async fn list(&self, filter: &JobFilter) -> Result<JobPage, QueueError> {
+        let limit = filter.limit.clamp(1, 500);
+        let rows = self
+            .jobs
+            .list(&JobFilter {
+                limit,
+                ..filter.clone()
+            })
+            .await?;
+        let jobs = rows
+            .into_iter()
+            .map(|row| JobView::from_row(row, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = (jobs.len() == limit as usize)
+            .then(|| jobs.last().map(|j| j.id))
+            .flatten();
+        Ok(JobPage { jobs, next })
+    }
+
+    /// One job with its failed attempts.
+    pub async fn get(&self, id: JobId) -> Result<JobView, QueueError> {
+        let (row, attempts) = self.jobs.get(id).await?.ok_or(QueueError::NotFound(id))?;
+        JobView::from_row(row, Some(attempts))
+    }
+
+    /// Runs a dead, cancelled or retrying job again now.
+    pub async fn retry(&self, id: JobId) -> Result<JobView, QueueError> {
+        self.jobs
+            .retry(id, now_ms())
+            .await?
+            .ok_or(QueueError::NotFound(id))?;
+        let job = self.get(id).await?;
+        self.announce_again(&[Announcement {
+            id,
+            queue: job.queue.clone(),
+            priority: job.priority,
+        }])
+        .await;
+        Ok(job)
+    }
+
+    /// Cancels a waiting job, or signals a running one to stop (its handler sees
+    /// [`crate::JobContext::is_cancelled`] within a heartbeat).
+    pub async fn cancel(&self, id: JobId) -> Result<JobView, QueueError> {
+        self.jobs
+            .cancel(id, now_ms())
+            .await?
+            .ok_or(QueueError::NotFound(id))?;
+        self.get(id).await
+    }
+
+    /// Deletes every dead job; returns how many.
+    pub async fn purge_dead(&self) -> Result<u64, QueueError> {
+        self.jobs.purge_dead().await
+    }
+
+    /// Closes the broker connection, if any.
+    pub async fn close(&self) {
+        self.dispatch.close().await;
+    }
+}
+
+/// `/readyz`: the dispatch backend can take and hand out jobs.
+impl ReadinessCheck for Queue {
+    fn name(&self) -> &'static str {
+        "queue"
+    }
+
+    fn check(&self) -> CheckFuture<'_> {
+        self.dispatch.check()
+    }
+}
