@@ -1,7 +1,7 @@
 //! Every statement on the job tables. The rows are the queue's system of record on
 //! both dispatch backends; each statement here runs on SQLite and PostgreSQL.
 
-use hangar_store::{Dialect, Store, on_pool};
+use hangar_store::{Dialect, Pool, Store, on_pool};
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
@@ -113,22 +113,44 @@ const COLUMNS: &str = "id, queue, name, payload, priority, state, run_at, attemp
 const CLAIMED: &str =
     "id, queue, name, payload, priority, attempt, max_attempts, timeout_ms, fence, run_at";
 
-/// `$a, $a+1, …` for `count` single values, or `($a, $a+1), …` for pairs.
-fn placeholders(first: usize, count: usize, per_row: usize) -> String {
-    let mut out = String::new();
-    for row in 0..count {
-        if row > 0 {
-            out.push_str(", ");
-        }
-        let n = first + row * per_row;
-        if per_row == 1 {
+/// `?, ?, …` for `count` single values, or `(?, ?), …` for rows of `per_row`.
+/// SQLite statements with many parameters use anonymous `?`: with numbered ones,
+/// `sqlite3_bind_parameter_name` scans every parameter on each call, so binding
+/// hundreds of them is quadratic.
+fn anonymous(count: usize, per_row: usize) -> String {
+    let row = if per_row == 1 {
+        "?".to_owned()
+    } else {
+        format!("({})", vec!["?"; per_row].join(", "))
+    };
+    vec![row.as_str(); count].join(", ")
+}
+
+/// Numbers the `?` placeholders of a statement `$1, $2, …` (PostgreSQL's form).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
             out.push_str(&format!("${n}"));
         } else {
-            let cells: Vec<String> = (n..n + per_row).map(|i| format!("${i}")).collect();
-            out.push_str(&format!("({})", cells.join(", ")));
+            out.push(c);
         }
     }
     out
+}
+
+/// A statement written with `?` placeholders, in the dialect's form.
+fn for_dialect(dialect: Dialect, sql: String) -> String {
+    match dialect {
+        Dialect::Sqlite => sql,
+        Dialect::Postgres => numbered(&sql),
+    }
+}
+
+fn uuids(ids: &[JobId]) -> Vec<Uuid> {
+    ids.iter().map(|id| id.uuid()).collect()
 }
 
 /// The job tables of a store.
@@ -156,14 +178,15 @@ impl JobStore {
         if jobs.is_empty() {
             return Ok(());
         }
-        on_pool!(self.store, pool => {
+        let dialect = self.store.dialect();
+        on_pool!(self.store.writer(), pool => {
             let mut tx = pool.begin().await?;
             for chunk in jobs.chunks(CHUNK) {
-                let sql = format!(
+                let sql = for_dialect(dialect, format!(
                     "INSERT INTO hangar_jobs (id, queue, name, payload, priority, state, run_at, \
                      max_attempts, timeout_ms, created_at, announced_at) VALUES {}",
-                    insert_rows(chunk.len())
-                );
+                    vec!["(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                ));
                 let mut query = sqlx::query(AssertSqlSafe(sql));
                 for (id, job, run_at, announced) in chunk {
                     query = query
@@ -206,7 +229,7 @@ impl JobStore {
         // The holder of the key can finish between the two statements; then the
         // insert is tried again.
         for _ in 0..3 {
-            let inserted: Option<Uuid> = on_pool!(self.store, pool => {
+            let inserted: Option<Uuid> = on_pool!(self.store.writer(), pool => {
                 sqlx::query_scalar(insert)
                     .bind(id.uuid())
                     .bind(&job.queue)
@@ -225,7 +248,7 @@ impl JobStore {
             if let Some(id) = inserted {
                 return Ok((id.into(), false));
             }
-            let holder: Option<Uuid> = on_pool!(self.store, pool => {
+            let holder: Option<Uuid> = on_pool!(self.store.writer(), pool => {
                 sqlx::query_scalar(existing).bind(key).fetch_optional(pool).await
             })?;
             if let Some(holder) = holder {
@@ -240,18 +263,24 @@ impl JobStore {
 
     /// Deletes jobs that were inserted but could not be announced.
     pub async fn delete(&self, ids: &[JobId]) -> Result<(), QueueError> {
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "DELETE FROM hangar_jobs WHERE state = 'pending' AND id IN ({})",
-                placeholders(1, chunk.len(), 1)
-            );
-            on_pool!(self.store, pool => {
-                let mut query = sqlx::query(AssertSqlSafe(sql));
-                for id in chunk {
-                    query = query.bind(id.uuid());
+        const SQL: &str = "DELETE FROM hangar_jobs WHERE state = 'pending' AND id";
+        match self.store.writer() {
+            Pool::Postgres(pool) => {
+                sqlx::query(AssertSqlSafe(format!("{SQL} = ANY($1)")))
+                    .bind(uuids(ids))
+                    .execute(pool)
+                    .await?;
+            }
+            Pool::Sqlite(pool) => {
+                for chunk in ids.chunks(CHUNK) {
+                    let sql = format!("{SQL} IN ({})", anonymous(chunk.len(), 1));
+                    let mut query = sqlx::query(AssertSqlSafe(sql));
+                    for id in chunk {
+                        query = query.bind(id.uuid());
+                    }
+                    query.execute(pool).await?;
                 }
-                query.execute(pool).await.map(|_| ())
-            })?;
+            }
         }
         Ok(())
     }
@@ -266,14 +295,16 @@ impl JobStore {
         now: i64,
     ) -> Result<Vec<ClaimedRow>, QueueError> {
         let sql = match self.store.dialect() {
+            // `= ANY(ARRAY(…))` makes the planner look the locked ids up by
+            // primary key instead of joining against the whole table.
             Dialect::Postgres => {
-                "UPDATE hangar_jobs AS j SET state = 'running', attempt = j.attempt + 1, \
-                 fence = j.fence + 1, worker = $3, lease_expires_at = $4, started_at = $5 \
-                 FROM (SELECT id FROM hangar_jobs WHERE queue = $1 \
+                "UPDATE hangar_jobs SET state = 'running', attempt = attempt + 1, \
+                 fence = fence + 1, worker = $3, lease_expires_at = $4, started_at = $5 \
+                 WHERE id = ANY(ARRAY(SELECT id FROM hangar_jobs WHERE queue = $1 \
                  AND state IN ('pending', 'retrying') AND run_at <= $5 \
-                 ORDER BY priority DESC, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) AS c \
-                 WHERE j.id = c.id RETURNING j.id, j.queue, j.name, j.payload, j.priority, \
-                 j.attempt, j.max_attempts, j.timeout_ms, j.fence, j.run_at"
+                 ORDER BY priority DESC, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)) \
+                 RETURNING id, queue, name, payload, priority, attempt, max_attempts, \
+                 timeout_ms, fence, run_at"
             }
             Dialect::Sqlite => {
                 "UPDATE hangar_jobs SET state = 'running', attempt = attempt + 1, \
@@ -285,7 +316,7 @@ impl JobStore {
                  timeout_ms, fence, run_at"
             }
         };
-        let mut rows: Vec<ClaimedRow> = on_pool!(self.store, pool => {
+        let mut rows: Vec<ClaimedRow> = on_pool!(self.store.writer(), pool => {
             sqlx::query_as(sql)
                 .bind(queue.as_str())
                 .bind(limit as i64)
@@ -311,23 +342,37 @@ impl JobStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "UPDATE hangar_jobs SET state = 'running', attempt = attempt + 1, \
-             fence = fence + 1, worker = $1, lease_expires_at = $2, started_at = $3 \
-             WHERE state IN ('pending', 'retrying') AND run_at <= $3 AND id IN ({}) \
-             RETURNING {CLAIMED}",
-            placeholders(4, ids.len(), 1)
-        );
-        let rows = on_pool!(self.store, pool => {
-            let mut query = sqlx::query_as::<_, ClaimedRow>(AssertSqlSafe(sql))
-                .bind(worker)
-                .bind(lease_until)
-                .bind(now);
-            for id in ids {
-                query = query.bind(id.uuid());
+        let claim = "UPDATE hangar_jobs SET state = 'running', attempt = attempt + 1, \
+             fence = fence + 1, worker = ?, lease_expires_at = ?, started_at = ? \
+             WHERE state IN ('pending', 'retrying') AND run_at <= ? AND id";
+        let rows = match self.store.writer() {
+            Pool::Postgres(pool) => {
+                let sql = numbered(&format!("{claim} = ANY(?) RETURNING {CLAIMED}"));
+                sqlx::query_as::<_, ClaimedRow>(AssertSqlSafe(sql))
+                    .bind(worker)
+                    .bind(lease_until)
+                    .bind(now)
+                    .bind(now)
+                    .bind(uuids(ids))
+                    .fetch_all(pool)
+                    .await?
             }
-            query.fetch_all(pool).await
-        })?;
+            Pool::Sqlite(pool) => {
+                let sql = format!(
+                    "{claim} IN ({}) RETURNING {CLAIMED}",
+                    anonymous(ids.len(), 1)
+                );
+                let mut query = sqlx::query_as::<_, ClaimedRow>(AssertSqlSafe(sql))
+                    .bind(worker)
+                    .bind(lease_until)
+                    .bind(now)
+                    .bind(now);
+                for id in ids {
+                    query = query.bind(id.uuid());
+                }
+                query.fetch_all(pool).await?
+            }
+        };
         Ok(rows)
     }
 
@@ -339,45 +384,71 @@ impl JobStore {
         held: &[(JobId, i64)],
         lease_until: i64,
     ) -> Result<Vec<(JobId, bool)>, QueueError> {
-        let mut out = Vec::with_capacity(held.len());
-        for chunk in held.chunks(CHUNK) {
-            let sql = format!(
-                "UPDATE hangar_jobs SET lease_expires_at = $1 WHERE state = 'running' \
-                 AND (id, fence) IN (VALUES {}) RETURNING id, cancel_requested",
-                placeholders(2, chunk.len(), 2)
-            );
-            let rows: Vec<(Uuid, bool)> = on_pool!(self.store, pool => {
-                let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(lease_until);
-                for (id, fence) in chunk {
-                    query = query.bind(id.uuid()).bind(*fence);
-                }
-                query.fetch_all(pool).await
-            })?;
-            out.extend(rows.into_iter().map(|(id, cancel)| (id.into(), cancel)));
-        }
-        Ok(out)
+        let sql =
+            "UPDATE hangar_jobs SET lease_expires_at = ? WHERE state = 'running' AND (id, fence)";
+        let rows: Vec<(Uuid, bool)> = self
+            .by_fence(sql, "RETURNING id, cancel_requested", lease_until, held)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, cancel)| (id.into(), cancel))
+            .collect())
     }
 
     /// Marks jobs succeeded where their fence still holds; returns those updated.
     pub async fn succeed(&self, done: &[(JobId, i64)], now: i64) -> Result<Vec<JobId>, QueueError> {
-        let mut applied = Vec::with_capacity(done.len());
-        for chunk in done.chunks(CHUNK) {
-            let sql = format!(
-                "UPDATE hangar_jobs SET state = 'succeeded', finished_at = $1, \
-                 lease_expires_at = NULL WHERE state = 'running' \
-                 AND (id, fence) IN (VALUES {}) RETURNING id",
-                placeholders(2, chunk.len(), 2)
-            );
-            let ids: Vec<Uuid> = on_pool!(self.store, pool => {
-                let mut query = sqlx::query_scalar(AssertSqlSafe(sql)).bind(now);
-                for (id, fence) in chunk {
-                    query = query.bind(id.uuid()).bind(*fence);
-                }
-                query.fetch_all(pool).await
-            })?;
-            applied.extend(ids.into_iter().map(JobId::from));
+        let sql = "UPDATE hangar_jobs SET state = 'succeeded', finished_at = ?, \
+             lease_expires_at = NULL WHERE state = 'running' AND (id, fence)";
+        let rows: Vec<(Uuid,)> = self.by_fence(sql, "RETURNING id", now, done).await?;
+        Ok(rows.into_iter().map(|(id,)| JobId::from(id)).collect())
+    }
+
+    /// Runs `{head} IN <pairs> {tail}`, where `head` starts with one `?` bound to
+    /// `first` and the pairs are `(id, fence)`: one statement with two array
+    /// parameters on PostgreSQL, `VALUES` lists in chunks on SQLite.
+    async fn by_fence<T>(
+        &self,
+        head: &str,
+        tail: &str,
+        first: i64,
+        pairs: &[(JobId, i64)],
+    ) -> Result<Vec<T>, QueueError>
+    where
+        T: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    {
+        if pairs.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(applied)
+        match self.store.writer() {
+            Pool::Postgres(pool) => {
+                let sql = numbered(&format!(
+                    "{head} IN (SELECT * FROM UNNEST(?::uuid[], ?::bigint[])) {tail}"
+                ));
+                let ids: Vec<Uuid> = pairs.iter().map(|(id, _)| id.uuid()).collect();
+                let fences: Vec<i64> = pairs.iter().map(|(_, fence)| *fence).collect();
+                Ok(sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(first)
+                    .bind(ids)
+                    .bind(fences)
+                    .fetch_all(pool)
+                    .await?)
+            }
+            Pool::Sqlite(pool) => {
+                let mut out = Vec::with_capacity(pairs.len());
+                for chunk in pairs.chunks(CHUNK) {
+                    let sql = format!("{head} IN (VALUES {}) {tail}", anonymous(chunk.len(), 2));
+                    let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(first);
+                    for (id, fence) in chunk {
+                        query = query.bind(id.uuid()).bind(*fence);
+                    }
+                    out.extend(query.fetch_all(pool).await?);
+                }
+                Ok(out)
+            }
+        }
     }
 
     /// Records a failed attempt and moves the job on (retrying, dead, or cancelled
@@ -396,7 +467,7 @@ impl JobStore {
         let record = "INSERT INTO hangar_job_attempts \
              (job_id, attempt, worker, started_at, finished_at, outcome, error) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        let state: Option<String> = on_pool!(self.store, pool => {
+        let state: Option<String> = on_pool!(self.store.writer(), pool => {
             let mut tx = pool.begin().await?;
             let state: Option<String> = sqlx::query_scalar(update)
                 .bind(job.id)
@@ -428,24 +499,13 @@ impl JobStore {
     /// Hands running jobs back (worker shutdown): pending again, the attempt not
     /// counted. Returns those released.
     pub async fn release(&self, held: &[(JobId, i64)]) -> Result<Vec<Announcement>, QueueError> {
-        let mut out = Vec::new();
-        for chunk in held.chunks(CHUNK) {
-            let sql = format!(
-                "UPDATE hangar_jobs SET state = 'pending', attempt = attempt - 1, \
-                 lease_expires_at = NULL, announced_at = NULL WHERE state = 'running' \
-                 AND (id, fence) IN (VALUES {}) RETURNING id, queue, priority",
-                placeholders(1, chunk.len(), 2)
-            );
-            let rows: Vec<(Uuid, String, i16)> = on_pool!(self.store, pool => {
-                let mut query = sqlx::query_as(AssertSqlSafe(sql));
-                for (id, fence) in chunk {
-                    query = query.bind(id.uuid()).bind(*fence);
-                }
-                query.fetch_all(pool).await
-            })?;
-            out.extend(rows.into_iter().map(announcement));
-        }
-        Ok(out)
+        // `attempt - ?` with 1: the head binds one value, like every `by_fence` statement.
+        let sql = "UPDATE hangar_jobs SET state = 'pending', attempt = attempt - ?, \
+             lease_expires_at = NULL, announced_at = NULL WHERE state = 'running' AND (id, fence)";
+        let rows: Vec<(Uuid, String, i16)> = self
+            .by_fence(sql, "RETURNING id, queue, priority", 1, held)
+            .await?;
+        Ok(rows.into_iter().map(announcement).collect())
     }
 
     /// Re-queues running jobs whose lease expired before `now` (their worker died
@@ -459,16 +519,17 @@ impl JobStore {
              finished_at = CASE WHEN cancel_requested OR attempt >= max_attempts THEN $1 ELSE NULL END \
              WHERE state = 'running' AND lease_expires_at < $1 \
              RETURNING id, queue, name, state, attempt, worker, started_at";
-        let reaped = on_pool!(self.store, pool => {
+        let dialect = self.store.dialect();
+        let reaped = on_pool!(self.store.writer(), pool => {
             let mut tx = pool.begin().await?;
             let reaped: Vec<ReapedRow> = sqlx::query_as(update).bind(now).fetch_all(&mut *tx).await?;
             for chunk in reaped.chunks(CHUNK) {
-                let sql = format!(
+                let sql = for_dialect(dialect, format!(
                     "INSERT INTO hangar_job_attempts \
                      (job_id, attempt, worker, started_at, finished_at, outcome, error) VALUES {} \
                      ON CONFLICT (job_id, attempt) DO NOTHING",
-                    placeholders(1, chunk.len(), 7)
-                );
+                    anonymous(chunk.len(), 7)
+                ));
                 let mut query = sqlx::query(AssertSqlSafe(sql));
                 for row in chunk {
                     let worker = row.worker.clone().unwrap_or_else(|| "?".to_owned());
@@ -509,7 +570,7 @@ impl JobStore {
              AND (announced_at IS NULL OR announced_at < $2) \
              ORDER BY priority DESC, run_at LIMIT $3{lock}) RETURNING id, queue, priority"
         );
-        let rows: Vec<(Uuid, String, i16)> = on_pool!(self.store, pool => {
+        let rows: Vec<(Uuid, String, i16)> = on_pool!(self.store.writer(), pool => {
             sqlx::query_as(AssertSqlSafe(sql.clone()))
                 .bind(now)
                 .bind(stale_before)
@@ -531,18 +592,25 @@ impl JobStore {
     }
 
     async fn set_announced(&self, ids: &[JobId], at: Option<i64>) -> Result<(), QueueError> {
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "UPDATE hangar_jobs SET announced_at = $1 WHERE id IN ({})",
-                placeholders(2, chunk.len(), 1)
-            );
-            on_pool!(self.store, pool => {
-                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(at);
-                for id in chunk {
-                    query = query.bind(id.uuid());
+        const SQL: &str = "UPDATE hangar_jobs SET announced_at = ? WHERE id";
+        match self.store.writer() {
+            Pool::Postgres(pool) => {
+                sqlx::query(AssertSqlSafe(numbered(&format!("{SQL} = ANY(?)"))))
+                    .bind(at)
+                    .bind(uuids(ids))
+                    .execute(pool)
+                    .await?;
+            }
+            Pool::Sqlite(pool) => {
+                for chunk in ids.chunks(CHUNK) {
+                    let sql = format!("{SQL} IN ({})", anonymous(chunk.len(), 1));
+                    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(at);
+                    for id in chunk {
+                        query = query.bind(id.uuid());
+                    }
+                    query.execute(pool).await?;
                 }
-                query.execute(pool).await.map(|_| ())
-            })?;
+            }
         }
         Ok(())
     }
@@ -558,7 +626,7 @@ impl JobStore {
     pub async fn prune(&self, before: i64) -> Result<u64, QueueError> {
         let sql = "DELETE FROM hangar_jobs WHERE state IN ('succeeded', 'cancelled') \
              AND finished_at < $1";
-        Ok(on_pool!(self.store, pool => {
+        Ok(on_pool!(self.store.writer(), pool => {
             sqlx::query(sql).bind(before).execute(pool).await.map(|r| r.rows_affected())
         })?)
     }
@@ -618,7 +686,7 @@ impl JobStore {
              max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END, \
              cancel_requested = FALSE, finished_at = NULL, announced_at = NULL \
              WHERE id = $1 AND state IN ('dead', 'cancelled', 'retrying')";
-        let result = on_pool!(self.store, pool => {
+        let result = on_pool!(self.store.writer(), pool => {
             sqlx::query(sql).bind(id.uuid()).bind(now).execute(pool).await.map(|r| r.rows_affected())
         });
         match result {
@@ -646,7 +714,7 @@ impl JobStore {
              cancel_requested = TRUE, \
              finished_at = CASE WHEN state = 'running' THEN finished_at ELSE $2 END \
              WHERE id = $1 AND state IN ('pending', 'retrying', 'running') RETURNING state";
-        let after: Option<String> = on_pool!(self.store, pool => {
+        let after: Option<String> = on_pool!(self.store.writer(), pool => {
             sqlx::query_scalar(sql).bind(id.uuid()).bind(now).fetch_optional(pool).await
         })?;
         if let Some(after) = after {
@@ -665,7 +733,7 @@ impl JobStore {
 
     /// Deletes every dead job and its attempts; returns how many.
     pub async fn purge_dead(&self) -> Result<u64, QueueError> {
-        Ok(on_pool!(self.store, pool => {
+        Ok(on_pool!(self.store.writer(), pool => {
             sqlx::query("DELETE FROM hangar_jobs WHERE state = 'dead'")
                 .execute(pool)
                 .await
@@ -685,30 +753,6 @@ impl JobStore {
     }
 }
 
-fn insert_rows(count: usize) -> String {
-    let mut out = String::new();
-    for row in 0..count {
-        let n = row * 10;
-        if row > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, 'pending', ${}, ${}, ${}, ${}, ${})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 6,
-            n + 7,
-            n + 8,
-            n + 9,
-            n + 10
-        ));
-    }
-    out
-}
-
 fn announcement((id, queue, priority): (Uuid, String, i16)) -> Announcement {
     Announcement {
         id: id.into(),
@@ -722,16 +766,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_number_singles_and_rows() {
-        assert_eq!(placeholders(3, 3, 1), "$3, $4, $5");
-        assert_eq!(placeholders(2, 2, 2), "($2, $3), ($4, $5)");
+    fn placeholders_are_anonymous_for_sqlite_and_numbered_for_postgres() {
+        assert_eq!(anonymous(3, 1), "?, ?, ?");
+        assert_eq!(anonymous(2, 2), "(?, ?), (?, ?)");
         assert_eq!(
-            insert_rows(1),
-            "($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10)"
+            numbered("a = ? AND (b, c) IN (VALUES (?, ?))"),
+            "a = $1 AND (b, c) IN (VALUES ($2, $3))"
         );
-        assert!(
-            insert_rows(2)
-                .ends_with("($11, $12, $13, $14, $15, 'pending', $16, $17, $18, $19, $20)")
-        );
+        assert_eq!(for_dialect(Dialect::Sqlite, "x = ?".to_owned()), "x = ?");
     }
 }

@@ -22,10 +22,14 @@ use crate::records::{ClaimedRow, Failure};
 use crate::transport::{ClaimContext, Claimed};
 
 /// Most jobs claimed in one statement.
-const CLAIM_BATCH: usize = 64;
+const CLAIM_BATCH: usize = 256;
 
 /// Most completions written in one statement.
-const COMPLETION_BATCH: usize = 256;
+const COMPLETION_BATCH: usize = 512;
+
+/// When a busy worker has few free slots, it waits this long for more to free
+/// up, so that one statement claims many jobs instead of many statements one.
+const COALESCE: Duration = Duration::from_millis(2);
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -234,10 +238,20 @@ async fn claim_loop(
             () = stop.cancelled() => break,
         };
         let mut held = vec![first];
-        while held.len() < CLAIM_BATCH {
+        let batch = concurrency.min(CLAIM_BATCH);
+        while held.len() < batch {
             match permits.clone().try_acquire_owned() {
                 Ok(p) => held.push(p),
                 Err(_) => break,
+            }
+        }
+        if held.len() < batch / 4 {
+            let until = tokio::time::Instant::now() + COALESCE;
+            while held.len() < batch / 4 {
+                match tokio::time::timeout_at(until, permits.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => held.push(p),
+                    _ => break,
+                }
             }
         }
         while attempts.try_join_next().is_some() {}

@@ -16,6 +16,10 @@ use crate::{Dialect, Pool, Store, StoreError};
 /// Longest a single connection attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Longest a write waits for SQLite's single writer connection: writes queue
+/// there instead of on the file lock.
+const WRITER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Store {
     /// Creates the pool without connecting: connections are opened on first use.
     /// For SQLite, the file's directory is created and the file on first connect.
@@ -24,7 +28,7 @@ impl Store {
             url: url.redacted(),
             source,
         };
-        let pool = match Dialect::from(url.engine()) {
+        let (pool, writer) = match Dialect::from(url.engine()) {
             Dialect::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url.expose())
                     .map_err(invalid)?
@@ -40,27 +44,32 @@ impl Store {
                         source,
                     })?;
                 }
-                Pool::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(config.max_connections.max(1))
-                        .acquire_timeout(ATTEMPT_TIMEOUT)
-                        .connect_lazy_with(options),
-                )
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(WRITER_ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options.clone());
+                let readers = SqlitePoolOptions::new()
+                    .max_connections(config.max_connections.max(1))
+                    .acquire_timeout(ATTEMPT_TIMEOUT)
+                    .connect_lazy_with(options);
+                (Pool::Sqlite(readers), Pool::Sqlite(writer))
             }
             Dialect::Postgres => {
                 let options = PgConnectOptions::from_str(url.expose())
                     .map_err(invalid)?
                     .application_name("hangar");
-                Pool::Postgres(
+                let pool = Pool::Postgres(
                     PgPoolOptions::new()
                         .max_connections(config.max_connections.max(1))
                         .acquire_timeout(ATTEMPT_TIMEOUT)
                         .connect_lazy_with(options),
-                )
+                );
+                (pool.clone(), pool)
             }
         };
         Ok(Store {
             pool,
+            writer,
             url: url.clone(),
         })
     }

@@ -49,35 +49,74 @@ pub enum Pool {
     Postgres(sqlx::PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool of `$store`. The body is
-/// compiled once per dialect, so one query text serves both when it is portable.
+/// Something that is, or has, a [`Pool`]: a [`Store`] (its main pool) or a pool
+/// itself (such as [`Store::writer`]).
+pub trait AsPool {
+    /// The pool.
+    fn as_pool(&self) -> &Pool;
+}
+
+impl AsPool for Pool {
+    fn as_pool(&self) -> &Pool {
+        self
+    }
+}
+
+impl AsPool for Store {
+    fn as_pool(&self) -> &Pool {
+        &self.pool
+    }
+}
+
+impl<T: AsPool + ?Sized> AsPool for &T {
+    fn as_pool(&self) -> &Pool {
+        (**self).as_pool()
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of `$store` (a [`Store`]
+/// or a [`Pool`]). The body is compiled once per dialect, so one query text
+/// serves both when it is portable; both arms must produce the same type.
 ///
 /// ```ignore
 /// let count: i64 = on_pool!(store, pool => {
 ///     sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(pool).await
 /// })?;
+/// on_pool!(store.writer(), pool => sqlx::query("DELETE …").execute(pool).await.map(|_| ()))?;
 /// ```
 #[macro_export]
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
-        match $store.pool() {
+        match $crate::AsPool::as_pool(&$store) {
             $crate::Pool::Sqlite($pool) => $body,
             $crate::Pool::Postgres($pool) => $body,
         }
     };
 }
 
-/// The application's database: a cloneable handle to a connection pool.
+/// The application's database: a cloneable handle to its connection pools.
+///
+/// On SQLite there are two: the main pool, for reads (WAL lets them run beside a
+/// writer), and a single-connection writer pool. SQLite admits one writer at a
+/// time; writers queued in one pool wait their turn in order, where writers on
+/// several connections would collide on the file lock and back off in sleeps.
+/// On PostgreSQL both are the same pool.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    writer: Pool,
     url: DatabaseUrl,
 }
 
 impl Store {
-    /// The pool, to match on for dialect-specific work.
+    /// The main pool, to match on for dialect-specific work.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The pool for statements that write, in write-heavy paths (see [`Store`]).
+    pub fn writer(&self) -> &Pool {
+        &self.writer
     }
 
     /// Which dialect this store speaks.
@@ -107,6 +146,7 @@ impl Store {
     /// Closes every connection; later queries fail.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await);
+        on_pool!(self.writer(), pool => pool.close().await);
     }
 }
 

@@ -166,7 +166,7 @@ impl Store {
         let started = Instant::now();
         // The lock, the check and the change share one transaction: a concurrent
         // migrator waits for the lock, then sees the row and skips.
-        crate::on_pool!(self, pool => {
+        crate::on_pool!(self.writer(), pool => {
             let mut conn = pool.acquire().await?;
             let mut tx = match dialect {
                 Dialect::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,

@@ -29,10 +29,12 @@ CREATE TABLE hangar_jobs (
 
 CREATE UNIQUE INDEX hangar_jobs_unique_key ON hangar_jobs (unique_key)
     WHERE unique_key IS NOT NULL AND state IN ('pending', 'retrying', 'running');
-CREATE INDEX hangar_jobs_ready ON hangar_jobs (queue, priority DESC, run_at)
+CREATE INDEX hangar_jobs_ready ON hangar_jobs (queue, priority DESC, run_at, id)
     WHERE state IN ('pending', 'retrying');
 CREATE INDEX hangar_jobs_leases ON hangar_jobs (lease_expires_at) WHERE state = 'running';
-CREATE INDEX hangar_jobs_state ON hangar_jobs (state, queue);
+-- Listing dead jobs, newest first; other states are found through the partial
+-- indexes above or the primary key, so state changes touch few indexes.
+CREATE INDEX hangar_jobs_dead ON hangar_jobs (id) WHERE state = 'dead';
 
 -- Every attempt that did not succeed, with its error: the history of a dead job.
 CREATE TABLE hangar_job_attempts (

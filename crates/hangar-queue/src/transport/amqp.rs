@@ -40,6 +40,14 @@ const LINK_WAIT: Duration = Duration::from_secs(5);
 /// their message was lost with a broker's data.
 const REANNOUNCE_AFTER: Duration = Duration::from_secs(600);
 
+/// AMQP heartbeat, unless the URL sets one. A worker that stops answering (frozen,
+/// partitioned) is disconnected by the broker after about this long, and the
+/// messages it held go to live consumers.
+const DEFAULT_HEARTBEAT_SECS: u16 = 10;
+
+/// How long a consumer gathers deliveries into one claim once the first arrives.
+const GATHER: Duration = Duration::from_millis(2);
+
 /// Jobs announced per sweep.
 const SWEEP_BATCH: usize = 1000;
 
@@ -69,6 +77,7 @@ impl AmqpDispatch {
     /// Starts the connection supervisor, which connects in the background and
     /// keeps the connection up until `stop`; see [`AmqpDispatch::wait_connected`].
     pub fn start(url: String, prefix: String, prefetch: u32, stop: CancellationToken) -> Self {
+        let url = with_default_heartbeat(&url);
         let (tx, link) = watch::channel(None);
         let last_error = Arc::new(Mutex::new(None));
         tokio::spawn(supervise(url, tx, last_error.clone(), stop));
@@ -177,6 +186,19 @@ impl AmqpDispatch {
             }
         }
         Ok(())
+    }
+}
+
+/// Adds `heartbeat=10` to an AMQP URL that does not choose a heartbeat.
+fn with_default_heartbeat(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) if !parsed.query_pairs().any(|(k, _)| k == "heartbeat") => {
+            parsed
+                .query_pairs_mut()
+                .append_pair("heartbeat", &DEFAULT_HEARTBEAT_SECS.to_string());
+            parsed.to_string()
+        }
+        _ => raw.to_owned(),
     }
 }
 
@@ -489,8 +511,18 @@ impl JobSource for AmqpSource {
                         }
                     }
                 }
+                // Everything already received takes part in the priority order.
                 while let Some(Some(Ok(delivery))) = consumer.stream.next().now_or_never() {
                     buffer(&mut self.buffered, delivery).await;
+                }
+                // Deliveries arrive one frame at a time: gather what comes within a
+                // moment, so one statement claims many jobs.
+                let until = tokio::time::Instant::now() + GATHER;
+                while self.buffered.len() < max {
+                    match tokio::time::timeout_at(until, consumer.stream.next()).await {
+                        Ok(Some(Ok(delivery))) => buffer(&mut self.buffered, delivery).await,
+                        _ => break,
+                    }
                 }
                 // Stable: among equal priorities, the broker's order is kept.
                 self.buffered.sort_by_key(|b| std::cmp::Reverse(b.0));
@@ -547,5 +579,20 @@ impl JobSource for AmqpSource {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_heartbeat_is_added_unless_chosen() {
+        assert_eq!(
+            with_default_heartbeat("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:guest@127.0.0.1:5672/%2f?heartbeat=10"
+        );
+        let chosen = "amqp://h:5672/v?heartbeat=30&channel_max=10";
+        assert_eq!(with_default_heartbeat(chosen), chosen);
     }
 }
