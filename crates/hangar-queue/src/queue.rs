@@ -121,12 +121,12 @@ impl Queue {
             return Ok(Enqueued { id, existing });
         }
         if due {
-            self.announce_new(&[Announcement {
+            let announcement = Announcement {
                 id,
                 queue: job.queue.clone(),
                 priority: job.priority,
-            }])
-            .await?;
+            };
+            self.announce_new(&[announcement], &[id]).await?;
         }
         self.metrics
             .enqueued
@@ -169,35 +169,31 @@ impl Queue {
                 priority: job.priority,
             })
             .collect();
-        if !due.is_empty()
-            && let Err(e) = self.dispatch.announce(&due).await
-        {
-            if announces {
-                let ids: Vec<JobId> = rows.iter().map(|(id, ..)| *id).collect();
-                self.jobs.delete(&ids).await?;
-                return Err(e);
-            }
-            tracing::debug!(error = %e, "announce failed; workers will find the jobs by polling");
-        }
+        let ids: Vec<JobId> = rows.iter().map(|(id, ..)| *id).collect();
+        self.announce_new(&due, &ids).await?;
         for (_, job, ..) in &rows {
             self.metrics
                 .enqueued
                 .get_or_create(&QueueMetrics::job(&job.queue, &job.name))
                 .inc();
         }
-        Ok(rows.into_iter().map(|(id, ..)| id).collect())
+        Ok(ids)
     }
 
-    /// Announces freshly inserted jobs; if the broker does not confirm, removes
-    /// them again so the caller's error means "not enqueued".
-    async fn announce_new(&self, jobs: &[Announcement]) -> Result<(), QueueError> {
+    /// Announces freshly inserted jobs. If the broker does not confirm, deletes
+    /// the rows of the whole enqueue (`inserted`) so that the caller's error means
+    /// "not enqueued".
+    async fn announce_new(
+        &self,
+        jobs: &[Announcement],
+        inserted: &[JobId],
+    ) -> Result<(), QueueError> {
         if jobs.is_empty() {
             return Ok(());
         }
         if let Err(e) = self.dispatch.announce(jobs).await {
             if self.dispatch.announces_at_enqueue() {
-                let ids: Vec<JobId> = jobs.iter().map(|a| a.id).collect();
-                if let Err(cleanup) = self.jobs.delete(&ids).await {
+                if let Err(cleanup) = self.jobs.delete(inserted).await {
                     // The rows stay; the sweep will announce and run them.
                     tracing::error!(error = %cleanup, "could not remove jobs whose publish failed");
                 }

@@ -257,3 +257,54 @@ fn serve_refuses_a_database_with_pending_migrations() {
     sigterm(&child);
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn jobs_and_worker_commands_check_their_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(hangar(dir.path()).arg("migrate"));
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, err) = run(hangar(dir.path()).args(["jobs", "list"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(no jobs)"), "{out}");
+    let (code, out, _) = run(hangar(dir.path()).args(["jobs", "list", "--json"]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["jobs"],
+        serde_json::json!([])
+    );
+
+    let (code, _, err) = run(hangar(dir.path()).args(["jobs", "show", "not-an-id"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`not-an-id` is not a job id"), "{err}");
+    let (code, _, err) = run(hangar(dir.path()).args(["jobs", "list", "--state", "finished"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expected one of pending, retrying"), "{err}");
+    let missing = "0190c2e4-0000-7000-8000-000000000000";
+    let (code, _, err) = run(hangar(dir.path()).args(["jobs", "retry", missing]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("no job {missing}")), "{err}");
+
+    let (code, _, err) = run(hangar(dir.path()).args(["worker", "--queues", "Mail"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`Mail` is not a queue name"), "{err}");
+    let (code, _, err) = run(hangar(dir.path()).args(["worker", "--concurrency", "0"]));
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_worker_process_serves_probes_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(hangar(dir.path()).arg("migrate"));
+    assert_eq!(code, 0, "{err}");
+    let (mut child, url) = start(dir.path(), &["worker", "--queues", "default,mail=2"]);
+    wait_ready(&url);
+    assert_eq!(status_of(&url, "/metrics"), Some(200));
+    assert_eq!(
+        status_of(&url, "/api/v1/jobs"),
+        Some(404),
+        "the worker serves no app routes"
+    );
+    sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
