@@ -1,11 +1,20 @@
 //! The movies app: the portfolio system's movie data (vega-datasets' `movies.json`).
-//! It plugs into the platform through [`hangar_app::App`]; today it contributes the
-//! schema of the movies tables.
+//! It plugs into the platform through [`hangar_app::App`]: the movies tables, and
+//! the `movies_etl` pipeline with its `movies.clean` transform.
 
-use hangar_app::App;
+pub mod clean;
+
+use hangar_app::{App, AppContext};
+use hangar_pipeline::{PipelineError, PipelineRegistry};
 use hangar_store::{Migration, migration};
 
-static MIGRATIONS: &[Migration] = &[migration!(1, "0001_movies")];
+static MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_movies"),
+    migration!(2, "0002_movie_stats"),
+];
+
+/// The movies ETL definition.
+pub const MOVIES_ETL: &str = include_str!("../pipelines/movies_etl.toml");
 
 /// The movies app.
 #[derive(Debug, Default)]
@@ -18,5 +27,16 @@ impl App for Movies {
 
     fn migrations(&self) -> &'static [Migration] {
         MIGRATIONS
+    }
+
+    fn pipelines(
+        &self,
+        _ctx: &AppContext,
+        pipelines: &mut PipelineRegistry,
+    ) -> Result<(), PipelineError> {
+        pipelines
+            .operator("movies.clean", clean::Clean)?
+            .pipeline_toml("app movies: movies_etl.toml", MOVIES_ETL);
+        Ok(())
     }
 }

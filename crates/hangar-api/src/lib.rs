@@ -8,6 +8,7 @@ mod health;
 pub mod jobs;
 mod metrics;
 mod observe;
+pub mod pipelines;
 mod problem;
 mod router;
 mod server;

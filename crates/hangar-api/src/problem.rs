@@ -25,6 +25,9 @@ pub struct Problem {
     /// Seconds after which retrying may succeed (also sent as `Retry-After`).
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// Each problem found, when there are several (invalid fields, parameters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
 }
 
 impl Problem {
@@ -36,7 +39,24 @@ impl Problem {
             status: status.as_u16(),
             detail: None,
             retry_after: None,
+            errors: None,
         }
+    }
+
+    /// Lists every problem found.
+    pub fn with_errors(mut self, errors: Vec<String>) -> Self {
+        self.errors = Some(errors);
+        self
+    }
+
+    /// 400 for a request that cannot be understood or names a bad field.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid request",
+        )
+        .with_detail(detail)
     }
 
     /// Adds the occurrence-specific detail.

@@ -13,8 +13,9 @@
 //! | [`App::migrations`] | append-only schema changes, one SQL file per dialect | `hangar migrate`, `hangar up` |
 //! | [`App::routes`] | an axum router merged into the api role under `/api/v1/…` | `hangar up`, `hangar serve` |
 //! | [`App::jobs`] | job handlers ([`hangar_queue::Job`]) the workers run | `hangar up`, `hangar worker` |
+//! | [`App::pipelines`] | pipeline definitions and the operators (transforms) they use | every role |
 //!
-//! Each later plug point (pipelines, terminal commands, ingest streams) is added here as a method with a default, so existing apps keep
+//! Each later plug point (terminal commands, ingest streams) is added here as a method with a default, so existing apps keep
 //! compiling and only the apps that use it implement it.
 //!
 //! ```ignore
@@ -36,6 +37,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use hangar_core::Config;
+use hangar_pipeline::{PipelineError, PipelineRegistry};
 use hangar_queue::{JobRegistry, Queue, QueueError};
 use hangar_store::{Migration, MigrationSet, Store};
 
@@ -71,6 +73,17 @@ pub trait App: Send + Sync + 'static {
     /// (prefix them with the app's name). Default: none.
     fn jobs(&self, ctx: &AppContext, jobs: &mut JobRegistry) -> Result<(), QueueError> {
         let _ = (ctx, jobs);
+        Ok(())
+    }
+
+    /// Registers the app's pipeline operators (name them `app.verb`) and the
+    /// pipelines it defines (`PipelineRegistry::pipeline_toml`). Default: none.
+    fn pipelines(
+        &self,
+        ctx: &AppContext,
+        pipelines: &mut PipelineRegistry,
+    ) -> Result<(), PipelineError> {
+        let _ = (ctx, pipelines);
         Ok(())
     }
 }
@@ -135,6 +148,18 @@ impl Apps {
             app.jobs(ctx, &mut registry)?;
         }
         Ok(registry)
+    }
+
+    /// Adds every app's operators and pipelines to `registry`.
+    pub fn pipelines(
+        &self,
+        ctx: &AppContext,
+        registry: &mut PipelineRegistry,
+    ) -> Result<(), PipelineError> {
+        for app in &self.0 {
+            app.pipelines(ctx, registry)?;
+        }
+        Ok(())
     }
 
     /// Every app's routes merged into one router.

@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod config;
 pub mod health;
+pub mod host;
 pub mod shutdown;
 pub mod telemetry;
 

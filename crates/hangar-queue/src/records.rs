@@ -1,6 +1,7 @@
 //! Every statement on the job tables. The rows are the queue's system of record on
 //! both dispatch backends; each statement here runs on SQLite and PostgreSQL.
 
+use hangar_store::placeholders::{anonymous, for_dialect, numbered};
 use hangar_store::{Dialect, Pool, Store, on_pool};
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
@@ -112,42 +113,6 @@ const COLUMNS: &str = "id, queue, name, payload, priority, state, run_at, attemp
 
 const CLAIMED: &str =
     "id, queue, name, payload, priority, attempt, max_attempts, timeout_ms, fence, run_at";
-
-/// `?, ?, …` for `count` single values, or `(?, ?), …` for rows of `per_row`.
-/// SQLite statements with many parameters use anonymous `?`: with numbered ones,
-/// `sqlite3_bind_parameter_name` scans every parameter on each call, so binding
-/// hundreds of them is quadratic.
-fn anonymous(count: usize, per_row: usize) -> String {
-    let row = if per_row == 1 {
-        "?".to_owned()
-    } else {
-        format!("({})", vec!["?"; per_row].join(", "))
-    };
-    vec![row.as_str(); count].join(", ")
-}
-
-/// Numbers the `?` placeholders of a statement `$1, $2, …` (PostgreSQL's form).
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A statement written with `?` placeholders, in the dialect's form.
-fn for_dialect(dialect: Dialect, sql: String) -> String {
-    match dialect {
-        Dialect::Sqlite => sql,
-        Dialect::Postgres => numbered(&sql),
-    }
-}
 
 fn uuids(ids: &[JobId]) -> Vec<Uuid> {
     ids.iter().map(|id| id.uuid()).collect()
@@ -758,21 +723,5 @@ fn announcement((id, queue, priority): (Uuid, String, i16)) -> Announcement {
         id: id.into(),
         queue,
         priority: u8::try_from(priority).unwrap_or(0),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_anonymous_for_sqlite_and_numbered_for_postgres() {
-        assert_eq!(anonymous(3, 1), "?, ?, ?");
-        assert_eq!(anonymous(2, 2), "(?, ?), (?, ?)");
-        assert_eq!(
-            numbered("a = ? AND (b, c) IN (VALUES (?, ?))"),
-            "a = $1 AND (b, c) IN (VALUES ($2, $3))"
-        );
-        assert_eq!(for_dialect(Dialect::Sqlite, "x = ?".to_owned()), "x = ?");
     }
 }

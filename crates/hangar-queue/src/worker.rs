@@ -197,14 +197,8 @@ impl Worker {
 }
 
 fn worker_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "host".to_owned());
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
-    format!("{host}:{}:{suffix}", std::process::id())
+    format!("{}:{suffix}", hangar_core::host::process_name())
 }
 
 /// Claims jobs of one queue while permits are free, and starts an attempt per job.

@@ -9,7 +9,9 @@
 
 mod connect;
 mod error;
+mod lease;
 mod migrate;
+pub mod placeholders;
 
 use std::time::Duration;
 
@@ -20,6 +22,14 @@ pub use error::StoreError;
 pub use migrate::{Migration, MigrationSet, MigrationState, MigrationStatus};
 /// The sqlx crate this store is built on, for apps that write queries.
 pub use sqlx;
+
+static MIGRATIONS: &[Migration] = &[migration!(1, "0001_leases")];
+
+/// The store's own tables (named leases), applied before every other component's.
+pub const MIGRATION_SET: MigrationSet = MigrationSet {
+    component: "store",
+    migrations: MIGRATIONS,
+};
 
 /// The SQL dialect behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

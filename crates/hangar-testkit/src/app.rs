@@ -95,6 +95,7 @@ impl TestApp {
         let roles = Roles {
             api: true,
             worker: Some(worker),
+            scheduler: true,
             migrations: MigrationPolicy::Apply,
         };
         let process = start(config.clone(), &apps, listener, shutdown.clone(), roles)

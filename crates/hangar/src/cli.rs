@@ -37,6 +37,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run jobs: the worker role (it also serves /healthz, /readyz and /metrics)
     Worker(WorkerArgs),
+    /// Fire cron triggers of pipelines: the scheduler role (one leader among many)
+    Scheduler,
+    /// Validate, run and inspect pipelines
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
     /// Inspect and act on jobs: list, show, retry, cancel, purge dead ones
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -110,6 +115,60 @@ pub enum JobsCommand {
     },
     /// Delete every dead job and its attempts
     PurgeDead,
+}
+
+/// `hangar pipeline` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Check pipeline definitions: the given files, or every pipeline (pipeline.dir and the apps')
+    Validate {
+        /// Definition files to check
+        files: Vec<PathBuf>,
+    },
+    /// List the pipelines
+    List,
+    /// Trigger a run
+    Run {
+        /// The pipeline
+        name: String,
+        /// A parameter, as name=value (repeatable)
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Wait for the run to finish, showing progress; exit 1 if it fails
+        #[arg(long)]
+        wait: bool,
+    },
+    /// List runs, newest first
+    Runs {
+        /// Only runs of this pipeline
+        name: Option<String>,
+        /// At most this many (1-500)
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run and its tasks
+    Show {
+        /// The run's id
+        run: String,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the log lines of a run, or of one of its tasks
+    Logs {
+        /// The run's id
+        run: String,
+        /// Only this task
+        task: Option<String>,
+    },
+    /// Cancel a queued or running run
+    Cancel {
+        /// The run's id
+        run: String,
+    },
 }
 
 /// Options of `hangar migrate`.

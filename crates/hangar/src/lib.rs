@@ -16,7 +16,11 @@ use hangar_app::{App, AppError, Apps};
 use hangar_store::MigrationSet;
 
 /// Migrations of the platform's own components, applied before the apps'.
-pub const PLATFORM_MIGRATIONS: &[MigrationSet] = &[hangar_queue::MIGRATION_SET];
+pub const PLATFORM_MIGRATIONS: &[MigrationSet] = &[
+    hangar_store::MIGRATION_SET,
+    hangar_queue::MIGRATION_SET,
+    hangar_pipeline::MIGRATION_SET,
+];
 
 /// The apps compiled into this binary. Adding an app is adding a line here.
 pub fn apps() -> Result<Apps, AppError> {

@@ -13,6 +13,8 @@ use hangar_app::{AppContext, AppError, Apps};
 use hangar_core::health::{ReadinessCheck, StartupGate};
 use hangar_core::telemetry::MetricsRegistry;
 use hangar_core::{Config, Shutdown};
+use hangar_pipeline::operator::Limits;
+use hangar_pipeline::{EngineOptions, PipelineError, PipelineRegistry, Pipelines, TaskJob};
 use hangar_queue::{MaintenanceOptions, Queue, QueueError, QueueMetrics, Worker, WorkerOptions};
 use hangar_store::{MigrationSet, MigrationState, Store, StoreError};
 use tokio::net::TcpListener;
@@ -38,6 +40,8 @@ pub struct Roles {
     pub api: bool,
     /// Run jobs, and the queue's maintenance (reaper, due-job announcements).
     pub worker: Option<WorkerOptions>,
+    /// Fire cron triggers and repair stranded runs (one leader among schedulers).
+    pub scheduler: bool,
     /// Migrations at start.
     pub migrations: MigrationPolicy,
 }
@@ -54,6 +58,9 @@ pub enum RunError {
     /// The apps do not fit together.
     #[error(transparent)]
     Apps(#[from] AppError),
+    /// A pipeline definition is invalid, or pipelines could not be loaded.
+    #[error(transparent)]
+    Pipelines(#[from] PipelineError),
     /// Migrations are pending and the role may not apply them.
     #[error(
         "the database schema is behind this build ({} pending: {}); run `hangar migrate` \
@@ -78,6 +85,22 @@ pub enum RunError {
     Task(String),
 }
 
+impl RunError {
+    /// Whether the error is one of configuration (exit code 2) rather than of
+    /// running (exit code 1).
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            RunError::Apps(_)
+                | RunError::Pipelines(
+                    PipelineError::Definition(_)
+                        | PipelineError::Duplicate { .. }
+                        | PipelineError::Read { .. }
+                )
+        )
+    }
+}
+
 /// A running process.
 pub struct Process {
     /// The address the listener is bound to (useful with port 0).
@@ -86,6 +109,8 @@ pub struct Process {
     pub store: Store,
     /// The process's queue.
     pub queue: Queue,
+    /// The process's pipeline engine.
+    pub pipelines: Pipelines,
     task: JoinHandle<Result<(), RunError>>,
 }
 
@@ -135,12 +160,14 @@ pub fn start(
         store: store.clone(),
         queue: queue.clone(),
     };
-    let registry = apps.jobs(&ctx)?;
+    let pipelines = pipeline_engine(&config, apps, &ctx)?;
+    let mut registry = apps.jobs(&ctx)?;
+    registry.register(TaskJob(pipelines.clone()))?;
     let app_routes = if roles.api {
-        apps.routes(&ctx).merge(hangar_api::jobs::routes(
-            queue.clone(),
-            AdminToken::new(&config.api.admin_token),
-        ))
+        let token = AdminToken::new(&config.api.admin_token);
+        apps.routes(&ctx)
+            .merge(hangar_api::jobs::routes(queue.clone(), token.clone()))
+            .merge(hangar_api::pipelines::routes(pipelines.clone(), token))
     } else {
         Router::new()
     };
@@ -155,7 +182,8 @@ pub fn start(
         app_routes,
     });
     let sets = migration_sets(apps);
-    let (task_store, task_queue) = (store.clone(), queue.clone());
+    let (task_store, task_queue, task_pipelines) =
+        (store.clone(), queue.clone(), pipelines.clone());
     let task = tokio::spawn(async move {
         let drain = config.http.shutdown_timeout.get();
         let server = tokio::spawn(serve(listener, router, shutdown.clone(), drain));
@@ -165,6 +193,7 @@ pub fn start(
             queue = %config.queue_url,
             api = roles.api,
             worker = roles.worker.is_some(),
+            scheduler = roles.scheduler,
             "listening; /healthz, /readyz and /metrics answer while the store starts"
         );
         let started = start_up(
@@ -200,6 +229,13 @@ pub fn start(
                         queue.maintain(maintenance, shutdown).await
                     }));
                 }
+                if roles.scheduler {
+                    let (pipelines, shutdown) = (task_pipelines.clone(), shutdown.clone());
+                    let holder = hangar_core::host::process_name();
+                    background.push(tokio::spawn(async move {
+                        pipelines.schedule(&holder, shutdown).await
+                    }));
+                }
                 tracing::info!(url = %format!("http://{local_addr}"), "ready");
             }
             Err(RunError::Store(StoreError::Interrupted)) => {}
@@ -224,10 +260,37 @@ pub fn start(
         local_addr,
         store,
         queue,
+        pipelines,
         task,
     })
 }
 
+/// Loads the pipelines (the apps' and those of `pipeline.dir`) into an engine.
+pub fn pipeline_engine(
+    config: &Config,
+    apps: &Apps,
+    ctx: &AppContext,
+) -> Result<Pipelines, RunError> {
+    let mut registry = PipelineRegistry::new();
+    apps.pipelines(ctx, &mut registry)?;
+    registry
+        .directory(std::path::Path::new(&config.pipeline.dir))?
+        .load()?;
+    let options = EngineOptions {
+        queue: config.pipeline.queue.clone(),
+        limits: Limits {
+            max_output_bytes: usize::try_from(config.pipeline.max_output_bytes)
+                .unwrap_or(usize::MAX),
+            max_input_bytes: config.pipeline.max_input_bytes,
+        },
+    };
+    Ok(Pipelines::new(
+        registry,
+        ctx.store.clone(),
+        ctx.queue.clone(),
+        options,
+    ))
+}
 async fn start_up(
     store: &Store,
     queue: &Queue,

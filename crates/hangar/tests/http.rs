@@ -272,6 +272,7 @@ async fn readyz_is_503_while_the_store_is_unreachable_then_the_role_fails() {
     let roles = Roles {
         api: true,
         worker: None,
+        scheduler: false,
         migrations: MigrationPolicy::Apply,
     };
     let role = start(config, &apps, listener, Shutdown::new(), roles).unwrap();

@@ -98,7 +98,8 @@ fn worker_process() {
     let config = Config::load(&LoadOptions::from_process(None))
         .unwrap()
         .config;
-    hangar_core::telemetry::init_logs(&config.log).unwrap();
+    hangar_core::telemetry::init_logs(&config.log, hangar_core::telemetry::LogStream::Stdout)
+        .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let shutdown = Shutdown::new();
@@ -107,6 +108,7 @@ fn worker_process() {
         let roles = hangar::runtime::Roles {
             api: false,
             worker: Some(hangar_queue::WorkerOptions::from_config(&config.queue).unwrap()),
+            scheduler: false,
             migrations: hangar::runtime::MigrationPolicy::RequireCurrent,
         };
         let process =

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use hangar_queue::{JobFilter, JobPage, Queue};
 
 use crate::problem::Problem;
@@ -15,14 +14,7 @@ pub(super) async fn list_jobs(
     State(queue): State<Queue>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<JobPage>, Problem> {
-    let bad = |detail: String| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-request",
-            "Invalid request",
-        )
-        .with_detail(detail)
-    };
+    let bad = |detail: String| Problem::bad_request(detail);
     if let Some(unknown) = params.keys().find(|k| !PARAMS.contains(&k.as_str())) {
         return Err(bad(format!(
             "unknown query parameter `{unknown}`; expected {}",

@@ -174,6 +174,26 @@ pub const KEYS: &[KeySpec] = &[
         "RabbitMQ: prefix of broker queue names",
     ),
     key(
+        "pipeline.dir",
+        ValueKind::Text,
+        "directory of pipeline definitions (*.toml)",
+    ),
+    key(
+        "pipeline.queue",
+        ValueKind::Text,
+        "queue the pipeline tasks' jobs go to",
+    ),
+    key(
+        "pipeline.max_output_bytes",
+        ValueKind::Integer,
+        "largest output a task passes downstream",
+    ),
+    key(
+        "pipeline.max_input_bytes",
+        ValueKind::Integer,
+        "largest file or HTTP body an extract reads",
+    ),
+    key(
         "log.level",
         ValueKind::Text,
         "level or directives, e.g. info,hangar_store=debug",

@@ -322,7 +322,9 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// The 1-based line and column of byte `offset` in `text`, for error messages that
+/// point into a file.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;

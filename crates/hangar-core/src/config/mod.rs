@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use duration::{HumanDuration, ParseDurationError};
 pub use error::ConfigError;
 pub use keys::{KEYS, KeySpec, Secret, ValueKind, env_var_name};
-pub use layers::{LoadOptions, Source};
+pub use layers::{LoadOptions, Source, line_col};
 pub use url::{
     DatabaseEngine, DatabaseUrl, ParseDatabaseUrlError, ParseQueueUrlError, QueueUrl, redact,
 };
@@ -40,6 +40,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// The job queue and its workers.
     pub queue: QueueConfig,
+    /// Pipelines.
+    pub pipeline: PipelineConfig,
     /// Log level and format.
     pub log: LogConfig,
 }
@@ -123,6 +125,31 @@ impl Default for QueueConfig {
             connect_timeout: HumanDuration::secs(30),
             retention: HumanDuration::secs(24 * 3600),
             broker_prefix: "hangar".to_owned(),
+        }
+    }
+}
+
+/// `[pipeline]`: where pipelines are defined and how their tasks run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Directory of pipeline definitions (`*.toml`); a missing one has none.
+    pub dir: String,
+    /// Queue the tasks' jobs go to.
+    pub queue: String,
+    /// Largest output a task may pass downstream, in bytes of JSON.
+    pub max_output_bytes: u64,
+    /// Largest file or HTTP body an `extract` task may read, in bytes.
+    pub max_input_bytes: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            dir: "pipelines".to_owned(),
+            queue: "default".to_owned(),
+            max_output_bytes: 32 * 1024 * 1024,
+            max_input_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -5,5 +5,5 @@ mod logs;
 mod metrics;
 mod process;
 
-pub use logs::{LogInitError, init_logs};
+pub use logs::{LogInitError, LogStream, init_logs};
 pub use metrics::{MetricsFormat, MetricsRegistry, encode_metrics};

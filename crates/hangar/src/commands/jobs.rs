@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use hangar_core::LoadedConfig;
-use hangar_core::telemetry::init_logs;
+use hangar_core::telemetry::{LogStream, init_logs};
 use hangar_queue::{JobFilter, JobView, Queue, QueueMetrics};
 use tokio_util::sync::CancellationToken;
 
@@ -14,7 +14,7 @@ use crate::output::{Table, emit};
 
 pub(super) fn run(loaded: LoadedConfig, command: JobsCommand) -> Result<(), CommandError> {
     let config = loaded.config;
-    init_logs(&config.log).map_err(anyhow::Error::from)?;
+    init_logs(&config.log, LogStream::Stderr).map_err(anyhow::Error::from)?;
     runtime()?.block_on(async {
         let store = connect(&config).await?;
         let stop = CancellationToken::new();

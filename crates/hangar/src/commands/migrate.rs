@@ -1,6 +1,6 @@
 //! `hangar migrate [run|status]`.
 
-use hangar_core::telemetry::init_logs;
+use hangar_core::telemetry::{LogStream, init_logs};
 use hangar_core::{LoadedConfig, Shutdown};
 use hangar_store::{MigrationState, Store};
 use serde_json::json;
@@ -10,7 +10,7 @@ use crate::output::{Table, emit};
 
 pub(super) fn run(loaded: LoadedConfig) -> Result<(), CommandError> {
     let config = loaded.config;
-    init_logs(&config.log).map_err(anyhow::Error::from)?;
+    init_logs(&config.log, LogStream::Stderr).map_err(anyhow::Error::from)?;
     let apps = crate::apps().map_err(|e| CommandError::Usage(e.to_string()))?;
     let sets = crate::runtime::migration_sets(&apps);
     runtime()?.block_on(async {

@@ -3,6 +3,7 @@
 mod config;
 mod jobs;
 mod migrate;
+mod pipeline;
 mod serve;
 
 use hangar_core::config::{ConfigError, LoadOptions};
@@ -33,6 +34,7 @@ impl CommandError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CommandError::Config(_) | CommandError::Usage(_) => 2,
+            CommandError::Run(run) if run.is_configuration() => 2,
             CommandError::Run(_) | CommandError::Other(_) => 1,
         }
     }
@@ -56,6 +58,8 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
             serve::serve(load(cli.config)?, policy)
         }
         Command::Worker(args) => serve::worker(load(cli.config)?, args),
+        Command::Scheduler => serve::scheduler(load(cli.config)?),
+        Command::Pipeline(command) => pipeline::run(load(cli.config)?, command),
         Command::Jobs(command) => jobs::run(load(cli.config)?, command),
         Command::Migrate(args) => match args.action.unwrap_or(MigrateAction::Run) {
             MigrateAction::Run => migrate::run(load(cli.config)?),

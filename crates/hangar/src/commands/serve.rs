@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use hangar_core::telemetry::init_logs;
+use hangar_core::telemetry::{LogStream, init_logs};
 use hangar_core::{LoadedConfig, Shutdown};
 use hangar_queue::WorkerOptions;
 
@@ -10,7 +10,7 @@ use super::{CommandError, runtime};
 use crate::cli::WorkerArgs;
 use crate::runtime::{MigrationPolicy, Roles, RunError, bind, start};
 
-/// `hangar up`: api and worker, migrating at start.
+/// `hangar up`: api, worker and scheduler, migrating at start.
 pub(super) fn up(loaded: LoadedConfig) -> Result<(), CommandError> {
     let worker = WorkerOptions::from_config(&loaded.config.queue).map_err(config_error)?;
     run(
@@ -18,6 +18,7 @@ pub(super) fn up(loaded: LoadedConfig) -> Result<(), CommandError> {
         Roles {
             api: true,
             worker: Some(worker),
+            scheduler: true,
             migrations: MigrationPolicy::Apply,
         },
     )
@@ -30,6 +31,7 @@ pub(super) fn serve(loaded: LoadedConfig, migrations: MigrationPolicy) -> Result
         Roles {
             api: true,
             worker: None,
+            scheduler: false,
             migrations,
         },
     )
@@ -54,6 +56,20 @@ pub(super) fn worker(mut loaded: LoadedConfig, args: WorkerArgs) -> Result<(), C
         Roles {
             api: false,
             worker: Some(worker),
+            scheduler: false,
+            migrations: MigrationPolicy::RequireCurrent,
+        },
+    )
+}
+
+/// `hangar scheduler`: the scheduler role.
+pub(super) fn scheduler(loaded: LoadedConfig) -> Result<(), CommandError> {
+    run(
+        loaded,
+        Roles {
+            api: false,
+            worker: None,
+            scheduler: true,
             migrations: MigrationPolicy::RequireCurrent,
         },
     )
@@ -65,7 +81,7 @@ fn config_error(err: hangar_queue::QueueError) -> CommandError {
 
 fn run(loaded: LoadedConfig, roles: Roles) -> Result<(), CommandError> {
     let config = Arc::new(loaded.config);
-    init_logs(&config.log).map_err(anyhow::Error::from)?;
+    init_logs(&config.log, LogStream::Stdout).map_err(anyhow::Error::from)?;
     let apps = crate::apps().map_err(|e| CommandError::Usage(e.to_string()))?;
     runtime()?.block_on(async move {
         let shutdown = Shutdown::new();

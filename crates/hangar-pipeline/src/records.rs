@@ -1,0 +1,547 @@
+//! Every statement on the pipeline tables, on SQLite and PostgreSQL.
+
+use hangar_store::{Dialect, Store, on_pool};
+use serde::Serialize;
+use sqlx::Connection;
+use uuid::Uuid;
+
+use crate::error::PipelineError;
+use crate::operator::LogLine;
+
+/// Key of the PostgreSQL advisory lock taken while a run is created.
+const PG_TRIGGER_LOCK: i64 = 0x68_61_6e_67_70_69_70;
+
+/// A run as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct RunRow {
+    pub id: Uuid,
+    pub pipeline: String,
+    pub state: String,
+    pub params: String,
+    pub triggered_by: String,
+    pub logical_date: Option<i64>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// A task instance as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct TaskRow {
+    pub task_id: String,
+    pub state: String,
+    pub try_number: i32,
+    pub max_tries: i32,
+    pub job_id: Option<Uuid>,
+    pub error: Option<String>,
+    pub output: Option<String>,
+    pub queued_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// A stored log line.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct LogRow {
+    /// The task.
+    pub task_id: String,
+    /// Which try, from 1.
+    pub try_number: i32,
+    /// Order within the try.
+    pub seq: i32,
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    /// `info` or `warn`.
+    pub level: String,
+    /// The text.
+    pub message: String,
+}
+
+const RUN_COLUMNS: &str = "id, pipeline, state, params, triggered_by, logical_date, error, created_at, started_at, finished_at";
+const TASK_COLUMNS: &str = "task_id, state, try_number, max_tries, job_id, error, output, queued_at, started_at, finished_at";
+
+/// One try of one task of one run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TryRef<'a> {
+    pub run: Uuid,
+    pub task: &'a str,
+    pub try_number: i32,
+}
+
+/// The pipeline tables of a store.
+#[derive(Debug, Clone)]
+pub(crate) struct RunStore {
+    store: Store,
+}
+
+/// A run to create.
+pub(crate) struct NewRun<'a> {
+    pub id: Uuid,
+    pub pipeline: &'a str,
+    pub params: &'a str,
+    pub triggered_by: &'a str,
+    pub logical_date: Option<i64>,
+    pub max_active_runs: u32,
+    /// `(task id, tries allowed)` of every task.
+    pub tasks: Vec<(&'a str, i32)>,
+    pub now: i64,
+}
+
+impl RunStore {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Creates a run and its tasks in one transaction: `running` if fewer than
+    /// `max_active_runs` runs of the pipeline are active, else `queued`. Returns
+    /// the state, or `None` when a scheduled run for the same time exists.
+    pub async fn create(&self, run: &NewRun<'_>) -> Result<Option<String>, PipelineError> {
+        let dialect = self.store.dialect();
+        let state = on_pool!(self.store.writer(), pool => {
+            let mut conn = pool.acquire().await?;
+            let mut tx = match dialect {
+                Dialect::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+                Dialect::Postgres => conn.begin().await?,
+            };
+            if dialect == Dialect::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_TRIGGER_LOCK).execute(&mut *tx).await?;
+            }
+            if let Some(date) = run.logical_date {
+                let taken: Option<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM hangar_pipeline_runs WHERE pipeline = $1 AND logical_date = $2",
+                )
+                .bind(run.pipeline)
+                .bind(date)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if taken.is_some() {
+                    return Ok(None);
+                }
+            }
+            let active: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM hangar_pipeline_runs WHERE pipeline = $1 AND state IN ('queued', 'running')",
+            )
+            .bind(run.pipeline)
+            .fetch_one(&mut *tx)
+            .await?;
+            let state = if active < i64::from(run.max_active_runs) { "running" } else { "queued" };
+            sqlx::query(
+                "INSERT INTO hangar_pipeline_runs (id, pipeline, state, params, triggered_by, logical_date, \
+                 created_at, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(run.id)
+            .bind(run.pipeline)
+            .bind(state)
+            .bind(run.params)
+            .bind(run.triggered_by)
+            .bind(run.logical_date)
+            .bind(run.now)
+            .bind((state == "running").then_some(run.now))
+            .execute(&mut *tx)
+            .await?;
+            for (task, tries) in &run.tasks {
+                sqlx::query(
+                    "INSERT INTO hangar_pipeline_tasks (run_id, task_id, state, max_tries) VALUES ($1, $2, 'pending', $3)",
+                )
+                .bind(run.id)
+                .bind(*task)
+                .bind(*tries)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, PipelineError>(Some(state.to_owned()))
+        })?;
+        Ok(state)
+    }
+
+    pub async fn run(&self, id: Uuid) -> Result<Option<RunRow>, PipelineError> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM hangar_pipeline_runs WHERE id = $1");
+        Ok(on_pool!(self.store, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await
+        })?)
+    }
+
+    pub async fn runs(
+        &self,
+        pipeline: Option<&str>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<RunRow>, PipelineError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM hangar_pipeline_runs WHERE ($1 IS NULL OR pipeline = $1) \
+             AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        );
+        Ok(on_pool!(self.store, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(pipeline)
+                .bind(before)
+                .bind(i64::from(limit.clamp(1, 500)))
+                .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    pub async fn tasks(&self, run: Uuid) -> Result<Vec<TaskRow>, PipelineError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM hangar_pipeline_tasks WHERE run_id = $1");
+        Ok(on_pool!(self.store.writer(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(run).fetch_all(pool).await
+        })?)
+    }
+
+    /// Moves a task from one of `from` to `to`; returns whether it moved.
+    pub async fn transition(
+        &self,
+        run: Uuid,
+        task: &str,
+        from: &[&str],
+        to: &str,
+        now: i64,
+    ) -> Result<bool, PipelineError> {
+        let states = from
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let finished = matches!(
+            to,
+            "success" | "failed" | "upstream_failed" | "skipped" | "cancelled"
+        );
+        let sql = format!(
+            "UPDATE hangar_pipeline_tasks SET state = $3, \
+             queued_at = CASE WHEN $3 = 'queued' THEN $4 ELSE queued_at END, \
+             finished_at = CASE WHEN $5 THEN $4 ELSE finished_at END \
+             WHERE run_id = $1 AND task_id = $2 AND state IN ({states})"
+        );
+        let moved = on_pool!(self.store.writer(), pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(run)
+                .bind(task)
+                .bind(to)
+                .bind(now)
+                .bind(finished)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(moved == 1)
+    }
+
+    /// Records the job that runs a task's try.
+    pub async fn set_job(&self, run: Uuid, task: &str, job: Uuid) -> Result<(), PipelineError> {
+        on_pool!(self.store.writer(), pool => {
+            sqlx::query("UPDATE hangar_pipeline_tasks SET job_id = $3 WHERE run_id = $1 AND task_id = $2")
+                .bind(run)
+                .bind(task)
+                .bind(job)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Marks try `try_number` running (again, after a worker crash); returns
+    /// whether the task is at that try and not finished.
+    pub async fn start(
+        &self,
+        run: Uuid,
+        task: &str,
+        try_number: i32,
+        now: i64,
+    ) -> Result<bool, PipelineError> {
+        let moved = on_pool!(self.store.writer(), pool => {
+            sqlx::query(
+                "UPDATE hangar_pipeline_tasks SET state = 'running', started_at = $4, error = NULL \
+                 WHERE run_id = $1 AND task_id = $2 AND try_number = $3 \
+                 AND state IN ('queued', 'up_for_retry', 'running')",
+            )
+            .bind(run)
+            .bind(task)
+            .bind(try_number)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(moved == 1)
+    }
+
+    /// Ends a running try: `success` (with output), `failed` or `cancelled`.
+    pub async fn finish(
+        &self,
+        at: TryRef<'_>,
+        state: &str,
+        error: Option<&str>,
+        output: Option<&str>,
+        now: i64,
+    ) -> Result<bool, PipelineError> {
+        let TryRef {
+            run,
+            task,
+            try_number,
+        } = at;
+        let moved = on_pool!(self.store.writer(), pool => {
+            sqlx::query(
+                "UPDATE hangar_pipeline_tasks SET state = $4, error = $5, output = $6, finished_at = $7 \
+                 WHERE run_id = $1 AND task_id = $2 AND try_number = $3 AND state = 'running'",
+            )
+            .bind(run)
+            .bind(task)
+            .bind(try_number)
+            .bind(state)
+            .bind(error)
+            .bind(output)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(moved == 1)
+    }
+
+    /// Schedules the next try of a failed running try.
+    pub async fn up_for_retry(
+        &self,
+        run: Uuid,
+        task: &str,
+        try_number: i32,
+        error: &str,
+        now: i64,
+    ) -> Result<bool, PipelineError> {
+        let moved = on_pool!(self.store.writer(), pool => {
+            sqlx::query(
+                "UPDATE hangar_pipeline_tasks SET state = 'up_for_retry', try_number = try_number + 1, \
+                 error = $4, job_id = NULL, queued_at = $5 \
+                 WHERE run_id = $1 AND task_id = $2 AND try_number = $3 AND state = 'running'",
+            )
+            .bind(run)
+            .bind(task)
+            .bind(try_number)
+            .bind(error)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(moved == 1)
+    }
+
+    /// Ends a run that is running; returns whether it did.
+    pub async fn finish_run(
+        &self,
+        run: Uuid,
+        state: &str,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<bool, PipelineError> {
+        let moved = on_pool!(self.store.writer(), pool => {
+            sqlx::query(
+                "UPDATE hangar_pipeline_runs SET state = $2, error = $3, finished_at = $4 \
+                 WHERE id = $1 AND state = 'running'",
+            )
+            .bind(run)
+            .bind(state)
+            .bind(error)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(moved == 1)
+    }
+
+    /// Starts the oldest queued run of `pipeline` if fewer than `max` are running.
+    pub async fn start_next(
+        &self,
+        pipeline: &str,
+        max: u32,
+        now: i64,
+    ) -> Result<Option<Uuid>, PipelineError> {
+        let next: Option<Uuid> = on_pool!(self.store.writer(), pool => {
+            let running: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM hangar_pipeline_runs WHERE pipeline = $1 AND state = 'running'",
+            )
+            .bind(pipeline)
+            .fetch_one(pool)
+            .await?;
+            if running >= i64::from(max) {
+                return Ok(None);
+            }
+            let oldest: Option<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM hangar_pipeline_runs WHERE pipeline = $1 AND state = 'queued' \
+                 ORDER BY created_at, id LIMIT 1",
+            )
+            .bind(pipeline)
+            .fetch_optional(pool)
+            .await?;
+            let Some(oldest) = oldest else { return Ok(None) };
+            let moved = sqlx::query(
+                "UPDATE hangar_pipeline_runs SET state = 'running', started_at = $2 WHERE id = $1 AND state = 'queued'",
+            )
+            .bind(oldest)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok::<_, sqlx::Error>((moved == 1).then_some(oldest))
+        })?;
+        Ok(next)
+    }
+
+    /// Cancels a queued or running run and its unfinished tasks; returns the ids
+    /// of the jobs of tasks that were queued or running, to cancel them.
+    pub async fn cancel(&self, run: Uuid, now: i64) -> Result<Option<Vec<Uuid>>, PipelineError> {
+        let jobs = on_pool!(self.store.writer(), pool => {
+            let mut tx = pool.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE hangar_pipeline_runs SET state = 'cancelled', finished_at = $2, error = 'cancelled' \
+                 WHERE id = $1 AND state IN ('queued', 'running')",
+            )
+            .bind(run)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if moved == 0 {
+                return Ok(None);
+            }
+            let jobs: Vec<Option<Uuid>> = sqlx::query_scalar(
+                "SELECT job_id FROM hangar_pipeline_tasks WHERE run_id = $1 \
+                 AND state IN ('queued', 'running', 'up_for_retry')",
+            )
+            .bind(run)
+            .fetch_all(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE hangar_pipeline_tasks SET state = 'cancelled', finished_at = $2 \
+                 WHERE run_id = $1 AND state IN ('pending', 'queued', 'up_for_retry')",
+            )
+            .bind(run)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Some(jobs.into_iter().flatten().collect()))
+        })?;
+        Ok(jobs)
+    }
+
+    pub async fn write_logs(
+        &self,
+        run: Uuid,
+        task: &str,
+        try_number: i32,
+        lines: &[LogLine],
+    ) -> Result<(), PipelineError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self.store.writer(), pool => {
+            let mut tx = pool.begin().await?;
+            let first: i32 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(seq), 0) FROM hangar_pipeline_logs WHERE run_id = $1 AND task_id = $2 AND try_number = $3",
+            )
+            .bind(run)
+            .bind(task)
+            .bind(try_number)
+            .fetch_one(&mut *tx)
+            .await?;
+            for (i, line) in lines.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO hangar_pipeline_logs (run_id, task_id, try_number, seq, at, level, message) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(run)
+                .bind(task)
+                .bind(try_number)
+                .bind(first + 1 + i as i32)
+                .bind(line.at)
+                .bind(line.level)
+                .bind(&line.message)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    pub async fn logs(&self, run: Uuid, task: Option<&str>) -> Result<Vec<LogRow>, PipelineError> {
+        Ok(on_pool!(self.store, pool => {
+            sqlx::query_as(
+                "SELECT task_id, try_number, seq, at, level, message FROM hangar_pipeline_logs \
+                 WHERE run_id = $1 AND ($2 IS NULL OR task_id = $2) ORDER BY at, task_id, try_number, seq",
+            )
+            .bind(run)
+            .bind(task)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// The last cron time `pipeline` fired for.
+    pub async fn last_fired(&self, pipeline: &str) -> Result<Option<i64>, PipelineError> {
+        Ok(on_pool!(self.store, pool => {
+            sqlx::query_scalar("SELECT last_fired_at FROM hangar_pipeline_schedules WHERE pipeline = $1")
+                .bind(pipeline)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    pub async fn set_last_fired(&self, pipeline: &str, at: i64) -> Result<(), PipelineError> {
+        on_pool!(self.store.writer(), pool => {
+            sqlx::query(
+                "INSERT INTO hangar_pipeline_schedules (pipeline, last_fired_at) VALUES ($1, $2) \
+                 ON CONFLICT (pipeline) DO UPDATE SET last_fired_at = excluded.last_fired_at",
+            )
+            .bind(pipeline)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Tasks waiting for a job that may never come: queued or up for retry for
+    /// longer than `older_than` with no job, or whose job is dead or cancelled.
+    pub async fn stranded(
+        &self,
+        older_than: i64,
+    ) -> Result<Vec<(Uuid, String, String, i32, Option<String>)>, PipelineError> {
+        Ok(on_pool!(self.store, pool => {
+            sqlx::query_as(
+                "SELECT t.run_id, t.task_id, t.state, t.try_number, j.last_error \
+                 FROM hangar_pipeline_tasks t \
+                 LEFT JOIN hangar_jobs j ON j.id = t.job_id \
+                 WHERE t.state IN ('queued', 'up_for_retry', 'running') AND ( \
+                   (t.job_id IS NULL AND t.queued_at < $1) OR j.state IN ('dead', 'cancelled') \
+                   OR (t.job_id IS NOT NULL AND j.id IS NULL))",
+            )
+            .bind(older_than)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Runs that are running but whose tasks are all finished (a crash between a
+    /// task's end and the run's), to finish them.
+    pub async fn unfinished_runs(&self) -> Result<Vec<Uuid>, PipelineError> {
+        Ok(on_pool!(self.store, pool => {
+            sqlx::query_scalar(
+                "SELECT r.id FROM hangar_pipeline_runs r WHERE r.state = 'running' AND NOT EXISTS ( \
+                 SELECT 1 FROM hangar_pipeline_tasks t WHERE t.run_id = r.id \
+                 AND t.state IN ('pending', 'queued', 'running', 'up_for_retry'))",
+            )
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+}
