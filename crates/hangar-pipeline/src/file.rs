@@ -172,8 +172,8 @@ pub fn parse(
                     line,
                     None,
                     format!(
-                        "parameter `{param}`: default {value} is not a {}",
-                        kind.as_str()
+                        "parameter `{param}`: default {value} is not {}",
+                        kind.described()
                     ),
                 ));
                 None
@@ -511,4 +511,118 @@ pub(crate) fn toml_to_json(value: &toml::Value) -> Result<Value, String> {
                 .collect::<Result<_, String>>()?,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        match parse("pipelines/p.toml", text, &Operators::with_builtins()) {
+            Ok(spec) => panic!("valid: {spec:?}"),
+            Err(DefinitionErrors(errors)) => errors.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    const HEAD: &str = "name = \"p\"\n";
+
+    #[test]
+    fn a_valid_definition_is_ordered_by_dependencies() {
+        let text = format!(
+            "{HEAD}schedule = \"0 3 * * *\"\n[params.day]\ntype = \"string\"\ndefault = \"2013-01-01\"\n\
+             [[tasks]]\nid = \"load\"\noperator = \"sql\"\nsql = \"SELECT 1\"\ndepends_on = [\"read\"]\n\
+             [[tasks]]\nid = \"read\"\noperator = \"extract\"\nsource = \"data/${{params.day}}.json\"\n"
+        );
+        let spec = parse("p.toml", &text, &Operators::with_builtins()).unwrap();
+        let order: Vec<&str> = spec.tasks.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(order, vec!["read", "load"]);
+        assert_eq!(spec.schedule.unwrap().as_str(), "0 3 * * *");
+        assert_eq!(spec.max_active_runs, 1);
+    }
+
+    #[test]
+    fn each_error_names_the_file_the_line_and_the_task() {
+        let text = format!(
+            "{HEAD}[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"SELECT 1\"\ndepends_on = [\"c\"]\n\
+             [[tasks]]\nid = \"b\"\noperator = \"teleport\"\n\
+             [[tasks]]\nid = \"c\"\noperator = \"sql\"\nsql = \"SELECT 1\"\ndepends_on = [\"a\"]\n\
+             [[tasks]]\nid = \"d\"\noperator = \"sql\"\nsql = \"SELECT 1\"\ndepends_on = [\"zz\"]\n"
+        );
+        let found = errors(&text);
+        assert!(
+            found.contains(&"pipelines/p.toml:7: task `b`: unknown operator `teleport` (operators: extract, load, sql)".to_owned()),
+            "{found:#?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|e| e
+                    .starts_with("pipelines/p.toml:15: task `d`: depends on unknown task `zz`")),
+            "{found:#?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|e| e.contains("dependency cycle: a → c → a")
+                    || e.contains("dependency cycle: c → a → c")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn parameters_schedules_and_settings_are_checked() {
+        for (body, expected) in [
+            (
+                "schedule = \"every day\"\n[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\n",
+                "p.toml:2: `every day` is not a cron expression",
+            ),
+            (
+                "[params.n]\ntype = \"integer\"\ndefault = \"ten\"\n[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\n",
+                "p.toml:2: parameter `n`: default \"ten\" is not an integer",
+            ),
+            (
+                "[params.n]\ntype = \"number\"\n[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\n",
+                "unknown parameter type `number`",
+            ),
+            (
+                "[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"${params.day}\"\n",
+                "task `a`: refers to undeclared parameter `${params.day}`",
+            ),
+            (
+                "[[tasks]]\nid = \"a\"\noperator = \"sql\"\n",
+                "task `a`: set either `sql`, or both `sqlite` and `postgres`",
+            ),
+            (
+                "[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\nretries = -1\n",
+                "task `a`: retries must be a whole number from 0 to 100",
+            ),
+            (
+                "[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\ntimeout = \"soon\"\n",
+                "task `a`: timeout: expected a duration",
+            ),
+            (
+                "[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\ntrigger_rule = \"sometimes\"\n",
+                "unknown trigger rule `sometimes`",
+            ),
+            (
+                "[[tasks]]\nid = \"A\"\noperator = \"sql\"\nsql = \"x\"\n",
+                "`A` is not a valid task id",
+            ),
+            (
+                "[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\n[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"y\"\n",
+                "task `a`: another task has the same id",
+            ),
+            (
+                "colour = \"red\"\n[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\n",
+                "p.toml:2: unknown field `colour`",
+            ),
+            ("", "a pipeline needs at least one [[tasks]] entry"),
+        ] {
+            let found = errors(&format!("{HEAD}{body}"));
+            assert!(
+                found.iter().any(|e| e.contains(expected)),
+                "{expected}\n{found:#?}"
+            );
+        }
+    }
 }

@@ -39,9 +39,9 @@ pub fn resolve(spec: &PipelineSpec, given: Option<&Value>) -> Result<Params, Vec
                 values.insert(param.name.clone(), value.clone());
             }
             Some(value) => errors.push(format!(
-                "parameter `{}` must be a {}, found {value}",
+                "parameter `{}` must be {}, found {value}",
                 param.name,
-                param.kind.as_str()
+                param.kind.described()
             )),
             None => errors.push(format!(
                 "parameter `{}` ({}) is required",

@@ -130,6 +130,16 @@ impl ParamType {
         }
     }
 
+    /// The type's name with its article: `an integer`.
+    pub fn described(self) -> &'static str {
+        match self {
+            Self::String => "a string",
+            Self::Integer => "an integer",
+            Self::Float => "a number",
+            Self::Boolean => "true or false",
+        }
+    }
+
     /// The type's name.
     pub fn as_str(self) -> &'static str {
         match self {

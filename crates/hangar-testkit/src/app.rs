@@ -22,6 +22,8 @@ pub struct TestApp {
     pub store: Store,
     /// The process's queue.
     pub queue: Queue,
+    /// The process's pipeline engine.
+    pub pipelines: hangar_pipeline::Pipelines,
     /// The configuration it runs with.
     pub config: Arc<Config>,
     /// The backend it runs on.
@@ -104,6 +106,7 @@ impl TestApp {
             base_url: format!("http://{}", process.local_addr),
             store: process.store.clone(),
             queue: process.queue.clone(),
+            pipelines: process.pipelines.clone(),
             config,
             backend,
             client: reqwest::Client::builder()

@@ -38,7 +38,11 @@ async fn migrations_apply_once_and_report_status(backend: Backend) {
     let applied = store.migrate(&sets()).await.unwrap();
     let expected: Vec<String> = sets()
         .iter()
-        .flat_map(|set| set.migrations.iter().map(move |m| format!("{}/{}", set.component, m.name)))
+        .flat_map(|set| {
+            set.migrations
+                .iter()
+                .map(move |m| format!("{}/{}", set.component, m.name))
+        })
         .collect();
     assert_eq!(applied, expected);
     assert!(applied.contains(&"movies/0001_movies".to_owned()));

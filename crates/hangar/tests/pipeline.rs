@@ -1,0 +1,624 @@
+//! Pipelines on both store backends: DAG shapes, failure propagation, every
+//! trigger rule, retries, timeouts, cancellation, max_active_runs, trigger
+//! validation through the API, and the movies ETL end to end.
+
+#![allow(clippy::unwrap_used)]
+
+mod pipeline_support;
+
+use std::time::Duration;
+
+use hangar_pipeline::TriggeredBy;
+use hangar_testkit::{Backend, TestApp, on_each_backend, skip};
+use pipeline_support::{finished, state, states};
+use serde_json::{Value, json};
+
+const DIAMOND: &str = r#"
+name = "diamond"
+[[tasks]]
+id = "a"
+operator = "test.emit"
+value = 1
+[[tasks]]
+id = "b"
+operator = "test.add"
+depends_on = ["a"]
+plus = 1
+[[tasks]]
+id = "c"
+operator = "test.add"
+depends_on = ["a"]
+plus = 2
+[[tasks]]
+id = "d"
+operator = "test.add"
+depends_on = ["b", "c"]
+"#;
+
+const PROPAGATION: &str = r#"
+name = "propagation"
+[[tasks]]
+id = "a"
+operator = "test.fail"
+[[tasks]]
+id = "b"
+operator = "test.emit"
+depends_on = ["a"]
+[[tasks]]
+id = "c"
+operator = "test.emit"
+depends_on = ["b"]
+[[tasks]]
+id = "independent"
+operator = "test.emit"
+"#;
+
+const RULES: &str = r#"
+name = "rules"
+[[tasks]]
+id = "ok"
+operator = "test.emit"
+value = 1
+[[tasks]]
+id = "bad"
+operator = "test.fail"
+[[tasks]]
+id = "all_success"
+operator = "test.emit"
+depends_on = ["ok", "bad"]
+[[tasks]]
+id = "all_done"
+operator = "test.emit"
+depends_on = ["ok", "bad"]
+trigger_rule = "all_done"
+[[tasks]]
+id = "one_success"
+operator = "test.emit"
+depends_on = ["ok", "bad"]
+trigger_rule = "one_success"
+[[tasks]]
+id = "one_failed"
+operator = "test.emit"
+depends_on = ["ok", "bad"]
+trigger_rule = "one_failed"
+[[tasks]]
+id = "none_failed"
+operator = "test.emit"
+depends_on = ["ok", "bad"]
+trigger_rule = "none_failed"
+[[tasks]]
+id = "only_on_failure"
+operator = "test.emit"
+depends_on = ["ok"]
+trigger_rule = "one_failed"
+[[tasks]]
+id = "after_skip"
+operator = "test.emit"
+depends_on = ["only_on_failure"]
+[[tasks]]
+id = "none_failed_after_skip"
+operator = "test.emit"
+depends_on = ["ok", "only_on_failure"]
+trigger_rule = "none_failed"
+"#;
+
+const RETRIES: &str = r#"
+name = "retries"
+[[tasks]]
+id = "flaky"
+operator = "test.flaky"
+fail_tries = 2
+retries = 2
+retry_delay = "100ms"
+[[tasks]]
+id = "slow"
+operator = "test.sleep"
+ms = 5000
+timeout = "200ms"
+"#;
+
+const CANCEL: &str = r#"
+name = "cancellable"
+[[tasks]]
+id = "long"
+operator = "test.sleep"
+ms = 30000
+[[tasks]]
+id = "after"
+operator = "test.emit"
+depends_on = ["long"]
+"#;
+
+const SINGLE: &str = r#"
+name = "single"
+max_active_runs = 1
+[[tasks]]
+id = "nap"
+operator = "test.sleep"
+ms = 400
+"#;
+
+const TYPED: &str = r#"
+name = "typed"
+[params.count]
+type = "integer"
+[params.label]
+type = "string"
+default = "films"
+[params.ratio]
+type = "float"
+default = 0.5
+[params.verbose]
+type = "boolean"
+default = false
+[[tasks]]
+id = "echo"
+operator = "test.emit"
+value = "${params.count}"
+[[tasks]]
+id = "text"
+operator = "test.emit"
+value = "${params.count} ${params.label}"
+"#;
+
+async fn spawn(backend: Backend) -> Option<TestApp> {
+    let definitions = vec![DIAMOND, PROPAGATION, RULES, RETRIES, CANCEL, SINGLE, TYPED];
+    TestApp::spawn_with(backend, pipeline_support::apps(definitions), |c| {
+        c.api.admin_token = "test-admin-token".to_owned();
+        c.queue.poll_interval = "50ms".parse().unwrap();
+    })
+    .await
+}
+
+async fn run(app: &TestApp, name: &str, params: Option<Value>) -> hangar_pipeline::RunView {
+    let run = app
+        .pipelines
+        .trigger(name, params.as_ref(), TriggeredBy::Cli)
+        .await
+        .unwrap()
+        .unwrap();
+    finished(&app.pipelines, run.id).await
+}
+
+async fn a_diamond_passes_outputs_downstream(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let run = run(&app, "diamond", None).await;
+    assert_eq!(run.state, "success", "{run:#?}");
+    let d = run
+        .tasks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|t| t.task_id == "d")
+        .unwrap();
+    assert_eq!(d.output, Some(json!(5.0)), "d = (1 + 1) + (1 + 2)");
+    let order: Vec<&str> = run
+        .tasks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|t| t.task_id.as_str())
+        .collect();
+    assert_eq!(order, vec!["a", "b", "c", "d"]);
+}
+
+async fn a_failure_propagates_to_downstream_tasks_only(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let run = run(&app, "propagation", None).await;
+    assert_eq!(run.state, "failed");
+    assert_eq!(run.error.as_deref(), Some("failed tasks: a, b, c"));
+    assert_eq!(
+        states(&run),
+        vec![
+            ("a".into(), "failed".into()),
+            ("independent".into(), "success".into()),
+            ("b".into(), "upstream_failed".into()),
+            ("c".into(), "upstream_failed".into()),
+        ]
+    );
+    let logs = app.pipelines.logs(run.id, Some("a")).await.unwrap();
+    let messages: Vec<&str> = logs.iter().map(|l| l.message.as_str()).collect();
+    assert!(messages.contains(&"about to fail"), "{messages:?}");
+    assert!(
+        messages.contains(&"failed: failed on purpose"),
+        "{messages:?}"
+    );
+}
+
+async fn each_trigger_rule_decides_as_documented(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let run = run(&app, "rules", None).await;
+    for (task, expected) in [
+        ("ok", "success"),
+        ("bad", "failed"),
+        ("all_success", "upstream_failed"),
+        ("all_done", "success"),
+        ("one_success", "success"),
+        ("one_failed", "success"),
+        ("none_failed", "upstream_failed"),
+        ("only_on_failure", "skipped"),
+        ("after_skip", "skipped"),
+        ("none_failed_after_skip", "success"),
+    ] {
+        assert_eq!(state(&run, task), expected, "{task}: {:#?}", states(&run));
+    }
+}
+
+async fn failed_tries_are_retried_and_slow_ones_time_out(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let run = run(&app, "retries", None).await;
+    let flaky = run
+        .tasks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|t| t.task_id == "flaky")
+        .unwrap();
+    assert_eq!(
+        (flaky.state.as_str(), flaky.try_number, flaky.max_tries),
+        ("success", 3, 3)
+    );
+    let tries: Vec<i32> = app
+        .pipelines
+        .logs(run.id, Some("flaky"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.try_number)
+        .collect();
+    assert!(
+        tries.contains(&1) && tries.contains(&2) && tries.contains(&3),
+        "{tries:?}"
+    );
+    let slow = run
+        .tasks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|t| t.task_id == "slow")
+        .unwrap();
+    assert_eq!(slow.state, "failed");
+    assert_eq!(slow.error.as_deref(), Some("timed out after 200ms"));
+}
+
+async fn a_cancelled_run_stops_its_tasks(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let started = app
+        .pipelines
+        .trigger("cancellable", None, TriggeredBy::Cli)
+        .await
+        .unwrap()
+        .unwrap();
+    let started_at = std::time::Instant::now();
+    loop {
+        let run = app.pipelines.run(started.id).await.unwrap();
+        if state(&run, "long") == "running" {
+            break;
+        }
+        assert!(started_at.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let cancelled = app.pipelines.cancel(started.id).await.unwrap();
+    assert_eq!(cancelled.state, "cancelled");
+    assert_eq!(state(&cancelled, "after"), "cancelled");
+    let deadline = std::time::Instant::now();
+    loop {
+        let run = app.pipelines.run(started.id).await.unwrap();
+        if state(&run, "long") == "cancelled" {
+            break;
+        }
+        assert!(
+            deadline.elapsed() < Duration::from_secs(30),
+            "the running task stops: {:#?}",
+            states(&run)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = app.pipelines.cancel(started.id).await.unwrap_err();
+    assert!(again.to_string().contains("is cancelled"), "{again}");
+}
+
+async fn runs_beyond_max_active_runs_wait_their_turn(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let first = app
+        .pipelines
+        .trigger("single", None, TriggeredBy::Cli)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = app
+        .pipelines
+        .trigger("single", None, TriggeredBy::Cli)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.state.as_str(), second.state.as_str()),
+        ("running", "queued")
+    );
+    let first = finished(&app.pipelines, first.id).await;
+    let second = finished(&app.pipelines, second.id).await;
+    assert_eq!(
+        (first.state.as_str(), second.state.as_str()),
+        ("success", "success")
+    );
+    assert!(
+        second.started_at.unwrap() >= first.finished_at.unwrap(),
+        "the second started after the first ended"
+    );
+}
+
+async fn triggers_are_validated_before_anything_is_created(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let post = |path: &str, body: &str| {
+        app.client()
+            .post(app.url(path))
+            .bearer_auth("test-admin-token")
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+    };
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        (
+            "typed",
+            r#"{"params": {"count": "three"}}"#.into(),
+            422,
+            "parameter `count` must be an integer",
+        ),
+        (
+            "typed",
+            r#"{"params": {"count": 3, "colour": "red"}}"#.into(),
+            422,
+            "unknown parameter `colour`",
+        ),
+        (
+            "typed",
+            r#"{"params": {}}"#.into(),
+            422,
+            "parameter `count` (integer) is required",
+        ),
+        (
+            "typed",
+            r#"{"params": {"count": 3, "ratio": "half"}}"#.into(),
+            422,
+            "parameter `ratio` must be a number",
+        ),
+        (
+            "typed",
+            r#"{"params": [1, 2]}"#.into(),
+            422,
+            "params must be a JSON object",
+        ),
+        (
+            "typed",
+            r#"{"params": {"count": 3}"#.into(),
+            400,
+            "not JSON",
+        ),
+        (
+            "typed",
+            r#"{"parameters": {"count": 3}}"#.into(),
+            400,
+            "unknown field `parameters`",
+        ),
+        (
+            "typed",
+            format!(r#"{{"params": {{"label": "{}"}}}}"#, "x".repeat(70_000)),
+            413,
+            "at most 65536 bytes",
+        ),
+        ("nope", r#"{}"#.into(), 404, "no pipeline `nope`"),
+    ];
+    for (pipeline, body, status, detail) in cases {
+        let response = post(&format!("/api/v1/pipelines/{pipeline}/runs"), &body)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{}", &body[..body.len().min(80)]);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(detail),
+            "{problem}"
+        );
+    }
+    assert!(
+        app.pipelines
+            .runs(None, None, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no run was created"
+    );
+
+    let created = post(
+        "/api/v1/pipelines/typed/runs",
+        r#"{"params": {"count": 3}}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let run: Value = created.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/api/v1/runs/{}", run["id"].as_str().unwrap())
+    );
+    assert_eq!(
+        run["params"],
+        json!({"count": 3, "label": "films", "ratio": 0.5, "verbose": false})
+    );
+    let id = run["id"].as_str().unwrap().parse().unwrap();
+    let done = finished(&app.pipelines, id).await;
+    let output = |task: &str| {
+        done.tasks
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|t| t.task_id == task)
+            .unwrap()
+            .output
+            .clone()
+    };
+    assert_eq!(
+        output("echo"),
+        Some(json!(3)),
+        "a whole-string reference keeps the type"
+    );
+    assert_eq!(output("text"), Some(json!("3 films")));
+
+    let shown: Value = app
+        .client()
+        .get(app.url(&location))
+        .bearer_auth("test-admin-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["state"], "success");
+    let listed: Value = app
+        .client()
+        .get(app.url("/api/v1/pipelines/typed/runs"))
+        .bearer_auth("test-admin-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let unauthenticated = app
+        .client()
+        .post(app.url("/api/v1/pipelines/typed/runs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+}
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../../fixtures/datasets/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    hangar_store::on_pool!(app.store, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).unwrap()
+}
+
+async fn movies_etl(app: &TestApp, source: &str) -> (Value, Value) {
+    let params = json!({ "source": source });
+    let first = run(app, "movies_etl", Some(params.clone())).await;
+    assert_eq!(first.state, "success", "{first:#?}");
+    let counts = first
+        .tasks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|t| t.task_id == "clean")
+        .unwrap()
+        .output
+        .as_ref()
+        .unwrap()["counts"]
+        .clone();
+    let second = run(app, "movies_etl", Some(params)).await;
+    assert_eq!(second.state, "success");
+    let load = second
+        .tasks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|t| t.task_id == "load")
+        .unwrap()
+        .output
+        .clone()
+        .unwrap();
+    (counts, load)
+}
+
+async fn the_movies_etl_loads_the_sample_and_a_second_run_changes_nothing(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (counts, second_load) = movies_etl(&app, &fixture("movies.json")).await;
+    let records = counts["records"].as_i64().unwrap();
+    let kept = counts["movies"].as_i64().unwrap();
+    assert_eq!(records, 300);
+    assert_eq!(kept + counts["rejected"].as_i64().unwrap(), records);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM movies").await, kept);
+    assert_eq!(
+        second_load,
+        json!({"rows": kept, "inserted": 0, "updated": 0, "unchanged": kept})
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM movies WHERE release_year > 2010"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&app, "SELECT SUM(movies) FROM movie_genre_stats").await,
+        kept,
+        "every movie is counted once in the genre statistics"
+    );
+}
+
+async fn the_movies_etl_loads_the_full_dataset(backend: Backend) {
+    let path = format!(
+        "{}/../../data/datasets/movies.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    if !std::path::Path::new(&path).exists() {
+        skip(
+            "the_movies_etl_loads_the_full_dataset",
+            "data/datasets/movies.json is missing; run scripts/fetch-datasets",
+        );
+        return;
+    }
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (counts, second_load) = movies_etl(&app, &path).await;
+    assert_eq!(
+        counts,
+        json!({"records": 3201, "movies": 3200, "rejected": 1, "corrected_years": 24})
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM movies").await, 3200);
+    assert_eq!(second_load["unchanged"], 3200);
+}
+
+on_each_backend!(
+    a_diamond_passes_outputs_downstream,
+    a_failure_propagates_to_downstream_tasks_only,
+    each_trigger_rule_decides_as_documented,
+    failed_tries_are_retried_and_slow_ones_time_out,
+    a_cancelled_run_stops_its_tasks,
+    runs_beyond_max_active_runs_wait_their_turn,
+    triggers_are_validated_before_anything_is_created,
+    the_movies_etl_loads_the_sample_and_a_second_run_changes_nothing,
+    the_movies_etl_loads_the_full_dataset,
+);

@@ -1,0 +1,280 @@
+//! Pipelines across processes: a worker killed with SIGKILL mid-task (the run
+//! still completes), and two scheduler processes (a cron trigger fires once per
+//! time, and the survivor takes over when the leader is killed). This test binary,
+//! re-run with `HANGAR_TEST_PIPELINE_ROLES`, is the processes.
+
+#![allow(clippy::unwrap_used)]
+
+mod pipeline_support;
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hangar_app::AppContext;
+use hangar_core::config::LoadOptions;
+use hangar_core::{Config, Shutdown};
+use hangar_pipeline::{Pipelines, TriggeredBy};
+use hangar_queue::{Queue, QueueMetrics};
+use hangar_store::Store;
+use hangar_testkit::{Backend, TestDatabase, on_each_backend};
+use tokio_util::sync::CancellationToken;
+
+const ROLES_VAR: &str = "HANGAR_TEST_PIPELINE_ROLES";
+
+const CRASHY: &str = r#"
+name = "crashy"
+[[tasks]]
+id = "nap"
+operator = "test.sleep"
+ms = 1500
+[[tasks]]
+id = "after"
+operator = "test.emit"
+value = "done"
+depends_on = ["nap"]
+"#;
+
+const TICKING: &str = r#"
+name = "ticking"
+schedule = "*/2 * * * * *"
+[[tasks]]
+id = "tick"
+operator = "test.emit"
+value = 1
+"#;
+
+fn apps() -> hangar_app::Apps {
+    pipeline_support::apps(vec![CRASHY, TICKING])
+}
+
+/// A worker and/or scheduler process, as `HANGAR_TEST_PIPELINE_ROLES` says.
+#[test]
+#[ignore = "a worker or scheduler process for the tests below, started by them"]
+fn pipeline_process() {
+    let Ok(roles) = std::env::var(ROLES_VAR) else {
+        return;
+    };
+    let config = Config::load(&LoadOptions::from_process(None))
+        .unwrap()
+        .config;
+    hangar_core::telemetry::init_logs(&config.log, hangar_core::telemetry::LogStream::Stdout)
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let shutdown = Shutdown::new();
+        shutdown.trigger_on_signals().unwrap();
+        let listener = hangar::runtime::bind(config.http.listen).await.unwrap();
+        let roles = hangar::runtime::Roles {
+            api: false,
+            worker: roles
+                .contains("worker")
+                .then(|| hangar_queue::WorkerOptions::from_config(&config.queue).unwrap()),
+            scheduler: roles.contains("scheduler"),
+            migrations: hangar::runtime::MigrationPolicy::RequireCurrent,
+        };
+        let process =
+            hangar::runtime::start(Arc::new(config), &apps(), listener, shutdown, roles).unwrap();
+        process.wait().await.unwrap();
+    });
+}
+
+fn spawn(database: &TestDatabase, roles: &str, log: &Path) -> Child {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.args([
+        "pipeline_process",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HANGAR_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env(ROLES_VAR, roles)
+        .env("HANGAR_DATABASE_URL", database.url().expose())
+        .env("HANGAR_QUEUE_LEASE", "2s")
+        .env("HANGAR_QUEUE_REAP_INTERVAL", "500ms")
+        .env("HANGAR_QUEUE_POLL_INTERVAL", "100ms")
+        .env("HANGAR_HTTP_LISTEN", "127.0.0.1:0")
+        .env("HANGAR_LOG_FORMAT", "json")
+        .stdout(Stdio::from(File::create(log).unwrap()))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[allow(unsafe_code)]
+fn kill(mut child: Child) {
+    // SAFETY: kill(2) on a child we spawned and have not reaped.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) },
+        0
+    );
+    child.wait().unwrap();
+}
+
+/// A migrated database and an engine over it, to trigger and watch runs.
+async fn engine(database: &TestDatabase) -> (Pipelines, Store, Queue, CancellationToken) {
+    let config = Config {
+        database_url: database.url().clone(),
+        ..Config::default()
+    };
+    let store = Store::open(&config.database_url, &config.store).unwrap();
+    store
+        .wait_until_reachable(Duration::from_secs(10), &Shutdown::new())
+        .await
+        .unwrap();
+    store
+        .migrate(&hangar::runtime::migration_sets(&apps()))
+        .await
+        .unwrap();
+    let stop = CancellationToken::new();
+    let queue = Queue::open(
+        &config,
+        store.clone(),
+        QueueMetrics::default(),
+        stop.clone(),
+    );
+    let ctx = AppContext {
+        config: Arc::new(config.clone()),
+        store: store.clone(),
+        queue: queue.clone(),
+    };
+    let pipelines = hangar::runtime::pipeline_engine(&config, &apps(), &ctx).unwrap();
+    (pipelines, store, queue, stop)
+}
+
+async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut done: F) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
+    let Some(database) =
+        TestDatabase::create(backend, "a_worker_killed_mid_task_does_not_strand_the_run").await
+    else {
+        return;
+    };
+    let logs = tempfile::tempdir().unwrap();
+    let (pipelines, store, queue, stop) = engine(&database).await;
+    let victim = spawn(&database, "worker", &logs.path().join("victim.log"));
+    let run = pipelines
+        .trigger("crashy", None, TriggeredBy::Cli)
+        .await
+        .unwrap()
+        .unwrap();
+    wait_until("the task running", Duration::from_secs(30), async || {
+        pipeline_support::state(&pipelines.run(run.id).await.unwrap(), "nap") == "running"
+    })
+    .await;
+    kill(victim);
+    let rescuer = spawn(&database, "worker", &logs.path().join("rescuer.log"));
+    let done = pipeline_support::finished(&pipelines, run.id).await;
+    assert_eq!(done.state, "success", "{done:#?}");
+    let nap = done
+        .tasks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|t| t.task_id == "nap")
+        .unwrap();
+    assert_eq!(
+        nap.try_number, 1,
+        "the same try ran again; a crash is not a task failure"
+    );
+    let job = queue.get(nap.job_id.unwrap().into()).await.unwrap();
+    assert_eq!(
+        job.attempts.unwrap()[0].outcome,
+        "lost",
+        "the queue recovered the job from the dead worker"
+    );
+    kill(rescuer);
+    queue.close().await;
+    stop.cancel();
+    store.close().await;
+}
+
+on_each_backend!(a_worker_killed_mid_task_does_not_strand_the_run);
+
+fn leader_lines(log: &Path) -> Vec<bool> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("scheduler leadership changed"))
+        .map(|l| l.contains("\"leader\":true"))
+        .collect()
+}
+
+fn fired(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("cron trigger fired"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_fire_each_cron_time_once_and_fail_over() {
+    let database = TestDatabase::create(Backend::Sqlite, "two_schedulers")
+        .await
+        .unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let (first_log, second_log) = (
+        logs.path().join("first.log"),
+        logs.path().join("second.log"),
+    );
+    let (pipelines, store, queue, stop) = engine(&database).await;
+    let first = spawn(&database, "worker,scheduler", &first_log);
+    wait_until("a leader", Duration::from_secs(30), async || {
+        leader_lines(&first_log) == vec![true]
+    })
+    .await;
+    let second = spawn(&database, "worker,scheduler", &second_log);
+    let runs = async || pipelines.runs(Some("ticking"), None, 500).await.unwrap();
+    wait_until(
+        "three scheduled runs",
+        Duration::from_secs(30),
+        async || runs().await.len() >= 3,
+    )
+    .await;
+    assert!(
+        leader_lines(&second_log).is_empty(),
+        "the second scheduler waits while the first leads"
+    );
+    assert_eq!(fired(&second_log), 0);
+
+    let before = runs().await.len();
+    kill(first);
+    wait_until(
+        "the second scheduler to take over",
+        Duration::from_secs(40),
+        async || leader_lines(&second_log) == vec![true],
+    )
+    .await;
+    wait_until(
+        "runs fired by the new leader",
+        Duration::from_secs(30),
+        async || runs().await.len() >= before + 2,
+    )
+    .await;
+    let all = runs().await;
+    let mut times: Vec<_> = all.iter().map(|r| r.logical_date.unwrap()).collect();
+    times.sort();
+    times.dedup();
+    assert_eq!(times.len(), all.len(), "one run per cron time");
+    assert!(all.iter().all(|r| r.triggered_by == "schedule"));
+    assert!(fired(&second_log) >= 2);
+    kill(second);
+    queue.close().await;
+    stop.cancel();
+    store.close().await;
+}
