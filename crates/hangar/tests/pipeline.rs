@@ -161,13 +161,116 @@ operator = "test.emit"
 value = "${params.count} ${params.label}"
 "#;
 
+const FETCH: &str = r#"
+name = "fetch"
+[params.url]
+type = "string"
+[[tasks]]
+id = "get"
+operator = "extract"
+source = "${params.url}"
+request_timeout = "300ms"
+attempts = 3
+"#;
+
 async fn spawn(backend: Backend) -> Option<TestApp> {
-    let definitions = vec![DIAMOND, PROPAGATION, RULES, RETRIES, CANCEL, SINGLE, TYPED];
+    let definitions = vec![
+        DIAMOND,
+        PROPAGATION,
+        RULES,
+        RETRIES,
+        CANCEL,
+        SINGLE,
+        TYPED,
+        FETCH,
+    ];
     TestApp::spawn_with(backend, pipeline_support::apps(definitions), |c| {
         c.api.admin_token = "test-admin-token".to_owned();
         c.queue.poll_interval = "50ms".parse().unwrap();
+        c.pipeline.max_input_bytes = 2_000_000;
     })
     .await
+}
+
+/// A real HTTP server for the extract tests: the sample movies, an endpoint that
+/// fails twice before answering, one too large, and one too slow.
+async fn http_source() -> String {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::routing::get;
+    let movies = std::fs::read(fixture("movies.json")).unwrap();
+    let failures = Arc::new(AtomicUsize::new(0));
+    let router = axum::Router::new()
+        .route("/movies.json", get(move || async move { movies.clone() }))
+        .route(
+            "/flaky.ndjson",
+            get(move || async move {
+                if failures.fetch_add(1, Ordering::SeqCst) < 2 {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, String::new())
+                } else {
+                    (
+                        axum::http::StatusCode::OK,
+                        "{\"a\":1}\n{\"a\":2}\n".to_owned(),
+                    )
+                }
+            }),
+        )
+        .route("/huge.json", get(|| async { vec![b' '; 3_000_000] }))
+        .route(
+            "/slow.json",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "[]"
+            }),
+        )
+        .route(
+            "/missing.json",
+            get(|| async { axum::http::StatusCode::NOT_FOUND }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+async fn extract_over_http_retries_and_enforces_limits(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let base = http_source().await;
+    let fetch = |path: &str| Some(json!({ "url": format!("{base}{path}") }));
+
+    let movies = run(&app, "fetch", fetch("/movies.json")).await;
+    assert_eq!(movies.state, "success");
+    let output = movies.tasks.as_ref().unwrap()[0].output.clone().unwrap();
+    assert_eq!(output.as_array().unwrap().len(), 300);
+
+    let flaky = run(&app, "fetch", fetch("/flaky.ndjson")).await;
+    assert_eq!(flaky.state, "success", "{flaky:#?}");
+    assert_eq!(
+        flaky.tasks.as_ref().unwrap()[0].output,
+        Some(json!([{"a": 1}, {"a": 2}]))
+    );
+    let logs = app.pipelines.logs(flaky.id, None).await.unwrap();
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.message.contains("answered 503"))
+            .count(),
+        2,
+        "two retried attempts"
+    );
+
+    for (path, error) in [
+        ("/huge.json", "over the limit of 2000000"),
+        ("/slow.json", "no complete answer within 300ms"),
+        ("/missing.json", "answered 404 Not Found"),
+    ] {
+        let failed = run(&app, "fetch", fetch(path)).await;
+        assert_eq!(failed.state, "failed", "{path}");
+        let message = failed.tasks.as_ref().unwrap()[0].error.clone().unwrap();
+        assert!(message.contains(error), "{path}: {message}");
+    }
 }
 
 async fn run(app: &TestApp, name: &str, params: Option<Value>) -> hangar_pipeline::RunView {
@@ -612,6 +715,7 @@ async fn the_movies_etl_loads_the_full_dataset(backend: Backend) {
 }
 
 on_each_backend!(
+    extract_over_http_retries_and_enforces_limits,
     a_diamond_passes_outputs_downstream,
     a_failure_propagates_to_downstream_tasks_only,
     each_trigger_rule_decides_as_documented,

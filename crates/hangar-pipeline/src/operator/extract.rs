@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `source` | a file path, or an `http://` / `https://` URL (required) |
 //! | `format` | `json` (any JSON document), `ndjson` (one JSON value per line → array) or `csv` (rows → objects, empty cells null); default from the extension, else `json` |
-//! | `timeout` | HTTP: longest one request may take (default `30s`) |
+//! | `request_timeout` | HTTP: longest one request may take (default `30s`); the task's own `timeout` bounds the whole try |
 //! | `attempts` | HTTP: tries on connection errors, timeouts and 5xx answers, with backoff (default 3) |
 
 use std::time::Duration;
@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::{Operator, TaskContext, TaskError, only_keys, optional_str};
 
-const KEYS: [&str; 4] = ["source", "format", "timeout", "attempts"];
+const KEYS: [&str; 4] = ["source", "format", "request_timeout", "attempts"];
 
 /// See the module documentation.
 pub struct Extract;
@@ -56,10 +56,10 @@ fn settings(config: &Map<String, Value>) -> Result<(String, Format, Duration, u3
     let source = optional_str(config, "source")?
         .ok_or("`source` is required: a file path or an http(s) URL")?;
     let format = Format::of(config, source)?;
-    let timeout = match optional_str(config, "timeout")? {
+    let timeout = match optional_str(config, "request_timeout")? {
         Some(text) => text
             .parse::<HumanDuration>()
-            .map_err(|e| format!("`timeout`: {e}"))?
+            .map_err(|e| format!("`request_timeout`: {e}"))?
             .get(),
         None => Duration::from_secs(30),
     };
