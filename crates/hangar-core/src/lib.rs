@@ -5,6 +5,7 @@
 //! api, apps) take what they need from here; this crate depends on none of them.
 
 pub mod backoff;
+pub mod clock;
 pub mod config;
 pub mod health;
 pub mod host;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use hangar_core::clock::{from_ms as time, now_ms};
 use hangar_queue::{Job, JobContext, JobError, NewJob, Queue};
 use hangar_store::Store;
 use serde::{Deserialize, Serialize};
@@ -108,14 +109,6 @@ pub struct TaskView {
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
     pub finished_at: Option<DateTime<Utc>>,
-}
-
-fn time(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 const FINISHED: [&str; 5] = [

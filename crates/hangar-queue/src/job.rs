@@ -291,20 +291,7 @@ impl NewJob {
     }
 }
 
-/// Milliseconds since the Unix epoch, the queue's unit of time in the store.
-pub(crate) fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
-/// A store time (milliseconds since the epoch) as a UTC timestamp.
-pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-/// A duration in whole milliseconds, saturating.
-pub(crate) fn ms(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
+pub(crate) use hangar_core::clock::{from_ms, ms, now_ms};
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-
 use crate::{Store, StoreError, on_pool};
 
 impl Store {
@@ -18,8 +16,8 @@ impl Store {
         holder: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let now = Utc::now().timestamp_millis();
-        let until = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        let now = hangar_core::clock::now_ms();
+        let until = now.saturating_add(hangar_core::clock::ms(ttl));
         let sql = "INSERT INTO hangar_leases (name, holder, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
              WHERE hangar_leases.holder = excluded.holder OR hangar_leases.expires_at < $4 \

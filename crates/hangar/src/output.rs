@@ -17,6 +17,11 @@ pub(crate) fn emit(text: &str) -> std::io::Result<()> {
     }
 }
 
+/// Pretty JSON and a final newline, for the `--json` flags.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
+    Ok(format!("{}\n", serde_json::to_string_pretty(value)?))
+}
+
 /// A table of left-aligned columns, printed with two spaces between columns.
 pub(crate) struct Table {
     headers: Vec<&'static str>,

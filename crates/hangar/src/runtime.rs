@@ -265,6 +265,45 @@ pub fn start(
     })
 }
 
+/// The store and the queue of a short-lived command (or a test), connected.
+pub struct Connections {
+    /// The store, reachable.
+    pub store: Store,
+    /// The queue on it.
+    pub queue: Queue,
+    stop: CancellationToken,
+}
+
+impl Connections {
+    /// Opens the store, waits (bounded by `store.connect_timeout`) until it
+    /// answers, and opens the queue.
+    pub async fn open(config: &Config, shutdown: &Shutdown) -> Result<Self, RunError> {
+        let store = Store::open(&config.database_url, &config.store)?;
+        store
+            .wait_until_reachable(config.store.connect_timeout.get(), shutdown)
+            .await?;
+        let stop = CancellationToken::new();
+        let queue = Queue::open(config, store.clone(), QueueMetrics::default(), stop.clone());
+        Ok(Self { store, queue, stop })
+    }
+
+    /// What apps get to register their parts.
+    pub fn context(&self, config: &Config) -> AppContext {
+        AppContext {
+            config: Arc::new(config.clone()),
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+        }
+    }
+
+    /// Closes the broker connection, if any, and the store.
+    pub async fn close(self) {
+        self.queue.close().await;
+        self.stop.cancel();
+        self.store.close().await;
+    }
+}
+
 /// Loads the pipelines (the apps' and those of `pipeline.dir`) into an engine.
 pub fn pipeline_engine(
     config: &Config,

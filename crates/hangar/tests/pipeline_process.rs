@@ -6,21 +6,19 @@
 #![allow(clippy::unwrap_used)]
 
 mod pipeline_support;
+mod processes;
 
-use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hangar_app::AppContext;
+use hangar::runtime::Connections;
 use hangar_core::config::LoadOptions;
 use hangar_core::{Config, Shutdown};
 use hangar_pipeline::{Pipelines, TriggeredBy};
-use hangar_queue::{Queue, QueueMetrics};
-use hangar_store::Store;
 use hangar_testkit::{Backend, TestDatabase, on_each_backend};
-use tokio_util::sync::CancellationToken;
+use processes::{kill, wait_until};
 
 const ROLES_VAR: &str = "HANGAR_TEST_PIPELINE_ROLES";
 
@@ -82,80 +80,33 @@ fn pipeline_process() {
 }
 
 fn spawn(database: &TestDatabase, roles: &str, log: &Path) -> Child {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command.args([
-        "pipeline_process",
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("HANGAR_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .env(ROLES_VAR, roles)
-        .env("HANGAR_DATABASE_URL", database.url().expose())
-        .env("HANGAR_QUEUE_LEASE", "2s")
-        .env("HANGAR_QUEUE_REAP_INTERVAL", "500ms")
-        .env("HANGAR_QUEUE_POLL_INTERVAL", "100ms")
-        .env("HANGAR_HTTP_LISTEN", "127.0.0.1:0")
-        .env("HANGAR_LOG_FORMAT", "json")
-        .stdout(Stdio::from(File::create(log).unwrap()))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    let env = [
+        (ROLES_VAR, roles.to_owned()),
+        ("HANGAR_DATABASE_URL", database.url().expose().to_owned()),
+        ("HANGAR_QUEUE_LEASE", "2s".to_owned()),
+        ("HANGAR_QUEUE_REAP_INTERVAL", "500ms".to_owned()),
+        ("HANGAR_QUEUE_POLL_INTERVAL", "100ms".to_owned()),
+        ("HANGAR_HTTP_LISTEN", "127.0.0.1:0".to_owned()),
+        ("HANGAR_LOG_FORMAT", "json".to_owned()),
+    ];
+    processes::spawn_self("pipeline_process", &env, log)
 }
 
-#[allow(unsafe_code)]
-fn kill(mut child: Child) {
-    // SAFETY: kill(2) on a child we spawned and have not reaped.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) },
-        0
-    );
-    child.wait().unwrap();
-}
-
-/// A migrated database and an engine over it, to trigger and watch runs.
-async fn engine(database: &TestDatabase) -> (Pipelines, Store, Queue, CancellationToken) {
+/// A migrated database, and an engine over it to trigger and watch runs.
+async fn engine(database: &TestDatabase) -> (Pipelines, Connections) {
     let config = Config {
         database_url: database.url().clone(),
         ..Config::default()
     };
-    let store = Store::open(&config.database_url, &config.store).unwrap();
-    store
-        .wait_until_reachable(Duration::from_secs(10), &Shutdown::new())
-        .await
-        .unwrap();
-    store
+    let connections = Connections::open(&config, &Shutdown::new()).await.unwrap();
+    connections
+        .store
         .migrate(&hangar::runtime::migration_sets(&apps()))
         .await
         .unwrap();
-    let stop = CancellationToken::new();
-    let queue = Queue::open(
-        &config,
-        store.clone(),
-        QueueMetrics::default(),
-        stop.clone(),
-    );
-    let ctx = AppContext {
-        config: Arc::new(config.clone()),
-        store: store.clone(),
-        queue: queue.clone(),
-    };
-    let pipelines = hangar::runtime::pipeline_engine(&config, &apps(), &ctx).unwrap();
-    (pipelines, store, queue, stop)
-}
-
-async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut done: F) {
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let pipelines =
+        hangar::runtime::pipeline_engine(&config, &apps(), &connections.context(&config)).unwrap();
+    (pipelines, connections)
 }
 
 async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
@@ -165,7 +116,7 @@ async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
         return;
     };
     let logs = tempfile::tempdir().unwrap();
-    let (pipelines, store, queue, stop) = engine(&database).await;
+    let (pipelines, connections) = engine(&database).await;
     let victim = spawn(&database, "worker", &logs.path().join("victim.log"));
     let run = pipelines
         .trigger("crashy", None, TriggeredBy::Cli)
@@ -191,16 +142,18 @@ async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
         nap.try_number, 1,
         "the same try ran again; a crash is not a task failure"
     );
-    let job = queue.get(nap.job_id.unwrap().into()).await.unwrap();
+    let job = connections
+        .queue
+        .get(nap.job_id.unwrap().into())
+        .await
+        .unwrap();
     assert_eq!(
         job.attempts.unwrap()[0].outcome,
         "lost",
         "the queue recovered the job from the dead worker"
     );
     kill(rescuer);
-    queue.close().await;
-    stop.cancel();
-    store.close().await;
+    connections.close().await;
 }
 
 on_each_backend!(a_worker_killed_mid_task_does_not_strand_the_run);
@@ -232,7 +185,7 @@ async fn two_schedulers_fire_each_cron_time_once_and_fail_over() {
         logs.path().join("first.log"),
         logs.path().join("second.log"),
     );
-    let (pipelines, store, queue, stop) = engine(&database).await;
+    let (pipelines, connections) = engine(&database).await;
     let first = spawn(&database, "worker,scheduler", &first_log);
     wait_until("a leader", Duration::from_secs(30), async || {
         leader_lines(&first_log) == vec![true]
@@ -274,7 +227,5 @@ async fn two_schedulers_fire_each_cron_time_once_and_fail_over() {
     assert!(all.iter().all(|r| r.triggered_by == "schedule"));
     assert!(fired(&second_log) >= 2);
     kill(second);
-    queue.close().await;
-    stop.cancel();
-    store.close().await;
+    connections.close().await;
 }

@@ -5,11 +5,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::fs::File;
+mod processes;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use processes::{kill, signal, wait_until};
 
 use hangar_app::{App, AppContext, Apps};
 use hangar_core::config::{LoadOptions, QueueUrl};
@@ -144,36 +147,8 @@ fn worker_env(config: &Config) -> Vec<(&'static str, String)> {
 }
 
 fn spawn_worker(config: &Config, log: &Path) -> Child {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command.args([
-        "worker_process",
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("HANGAR_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .envs(worker_env(config))
-        .stdout(Stdio::from(File::create(log).unwrap()))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-#[allow(unsafe_code)]
-fn signal(child: &Child, signal: libc::c_int) {
-    // SAFETY: kill(2) on a child we spawned and have not reaped.
-    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
-}
-
-fn kill(mut child: Child) {
-    signal(&child, libc::SIGKILL);
-    child.wait().unwrap();
+    let env: Vec<(&str, String)> = worker_env(config);
+    processes::spawn_self("worker_process", &env, log)
 }
 
 /// A database (and broker prefix) migrated for the crash app, with a queue client.
@@ -258,14 +233,6 @@ impl Setup {
             sqlx::query_as("SELECT job_id, worker FROM crash_effects").fetch_all(pool).await
         })
         .unwrap()
-    }
-}
-
-async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut done: F) {
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

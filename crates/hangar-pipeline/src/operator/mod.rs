@@ -88,7 +88,7 @@ impl TaskLog {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(LogLine {
-                at: chrono::Utc::now().timestamp_millis(),
+                at: hangar_core::clock::now_ms(),
                 level,
                 message,
             });

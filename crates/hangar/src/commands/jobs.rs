@@ -4,30 +4,20 @@ use std::fmt::Write as _;
 
 use hangar_core::LoadedConfig;
 use hangar_core::telemetry::{LogStream, init_logs};
-use hangar_queue::{JobFilter, JobView, Queue, QueueMetrics};
-use tokio_util::sync::CancellationToken;
+use hangar_queue::{JobFilter, JobView, Queue};
 
-use super::migrate::connect;
-use super::{CommandError, runtime};
+use super::{CommandError, runtime, signals};
 use crate::cli::JobsCommand;
-use crate::output::{Table, emit};
+use crate::output::{Table, emit, to_json};
+use crate::runtime::Connections;
 
 pub(super) fn run(loaded: LoadedConfig, command: JobsCommand) -> Result<(), CommandError> {
     let config = loaded.config;
     init_logs(&config.log, LogStream::Stderr).map_err(anyhow::Error::from)?;
     runtime()?.block_on(async {
-        let store = connect(&config).await?;
-        let stop = CancellationToken::new();
-        let queue = Queue::open(
-            &config,
-            store.clone(),
-            QueueMetrics::default(),
-            stop.clone(),
-        );
-        let result = act(&queue, command).await;
-        queue.close().await;
-        stop.cancel();
-        store.close().await;
+        let connections = Connections::open(&config, &signals()?).await?;
+        let result = act(&connections.queue, command).await;
+        connections.close().await;
         let text = result?;
         Ok(emit(&text).map_err(anyhow::Error::from)?)
     })
@@ -50,14 +40,18 @@ async fn act(queue: &Queue, command: JobsCommand) -> Result<String, CommandError
             };
             let page = queue.list(&filter).await?;
             if as_json {
-                json(&page)?
+                to_json(&page).map_err(anyhow::Error::from)?
             } else {
                 list_table(&page.jobs, page.next.map(|id| id.to_string()))
             }
         }
         JobsCommand::Show { id, json: as_json } => {
             let job = queue.get(id.parse().map_err(usage)?).await?;
-            if as_json { json(&job)? } else { describe(&job) }
+            if as_json {
+                to_json(&job).map_err(anyhow::Error::from)?
+            } else {
+                describe(&job)
+            }
         }
         JobsCommand::Retry { id } => {
             let job = queue.retry(id.parse().map_err(usage)?).await?;
@@ -82,12 +76,6 @@ async fn act(queue: &Queue, command: JobsCommand) -> Result<String, CommandError
 
 fn usage(err: hangar_queue::QueueError) -> CommandError {
     CommandError::Usage(err.to_string())
-}
-
-/// Pretty JSON for the `--json` flags.
-fn json<T: serde::Serialize>(value: &T) -> Result<String, CommandError> {
-    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
-    Ok(format!("{text}\n"))
 }
 
 fn list_table(jobs: &[JobView], next: Option<String>) -> String {

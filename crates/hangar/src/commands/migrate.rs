@@ -1,11 +1,11 @@
 //! `hangar migrate [run|status]`.
 
+use hangar_core::LoadedConfig;
 use hangar_core::telemetry::{LogStream, init_logs};
-use hangar_core::{LoadedConfig, Shutdown};
 use hangar_store::{MigrationState, Store};
 use serde_json::json;
 
-use super::{CommandError, runtime};
+use super::{CommandError, runtime, signals};
 use crate::output::{Table, emit};
 
 pub(super) fn run(loaded: LoadedConfig) -> Result<(), CommandError> {
@@ -79,12 +79,9 @@ fn describe(state: &MigrationState) -> (&'static str, Option<String>) {
 }
 
 /// Opens the store and waits (bounded by `store.connect_timeout`) until it answers.
-pub(super) async fn connect(config: &hangar_core::Config) -> Result<Store, CommandError> {
+async fn connect(config: &hangar_core::Config) -> Result<Store, CommandError> {
     let store = Store::open(&config.database_url, &config.store)?;
-    let shutdown = Shutdown::new();
-    shutdown
-        .trigger_on_signals()
-        .map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
+    let shutdown = signals()?;
     store
         .wait_until_reachable(config.store.connect_timeout.get(), &shutdown)
         .await?;

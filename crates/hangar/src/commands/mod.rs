@@ -72,6 +72,15 @@ fn load(file: Option<std::path::PathBuf>) -> Result<LoadedConfig, CommandError> 
     Ok(Config::load(&LoadOptions::from_process(file))?)
 }
 
+/// A shutdown signal fired by SIGINT/SIGTERM, for commands that wait on services.
+fn signals() -> Result<hangar_core::Shutdown, CommandError> {
+    let shutdown = hangar_core::Shutdown::new();
+    shutdown
+        .trigger_on_signals()
+        .map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
+    Ok(shutdown)
+}
+
 /// A multi-threaded runtime for the long-running commands.
 fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
     tokio::runtime::Builder::new_multi_thread()

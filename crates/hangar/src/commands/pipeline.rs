@@ -15,11 +15,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::migrate::connect;
-use super::{CommandError, runtime};
+use super::{CommandError, runtime, signals};
 use crate::cli::PipelineCommand;
-use crate::output::{Table, emit};
-use crate::runtime::{RunError, pipeline_engine};
+use crate::output::{Table, emit, to_json};
+use crate::runtime::{Connections, RunError, pipeline_engine};
 
 pub(super) fn run(loaded: LoadedConfig, command: PipelineCommand) -> Result<(), CommandError> {
     let config = loaded.config;
@@ -29,26 +28,12 @@ pub(super) fn run(loaded: LoadedConfig, command: PipelineCommand) -> Result<(), 
         if let PipelineCommand::Validate { files } = &command {
             return validate(&config, &apps, files);
         }
-        let store = connect(&config).await?;
-        let stop = CancellationToken::new();
-        let queue = Queue::open(
-            &config,
-            store.clone(),
-            QueueMetrics::default(),
-            stop.clone(),
-        );
-        let ctx = AppContext {
-            config: Arc::new(config.clone()),
-            store: store.clone(),
-            queue: queue.clone(),
-        };
-        let result = match pipeline_engine(&config, &apps, &ctx) {
+        let connections = Connections::open(&config, &signals()?).await?;
+        let result = match pipeline_engine(&config, &apps, &connections.context(&config)) {
             Ok(pipelines) => act(&pipelines, command).await,
             Err(e) => Err(e.into()),
         };
-        queue.close().await;
-        stop.cancel();
-        store.close().await;
+        connections.close().await;
         result
     })
 }
@@ -190,7 +175,7 @@ async fn act(pipelines: &Pipelines, command: PipelineCommand) -> Result<(), Comm
                 .await
                 .map_err(RunError::from)?;
             if json {
-                to_json(&runs)?
+                to_json(&runs).map_err(anyhow::Error::from)?
             } else {
                 let mut table = Table::new(vec![
                     "RUN", "PIPELINE", "STATE", "TRIGGER", "CREATED", "DURATION",
@@ -214,7 +199,11 @@ async fn act(pipelines: &Pipelines, command: PipelineCommand) -> Result<(), Comm
         }
         PipelineCommand::Show { run, json } => {
             let run = pipelines.run(run_id(&run)?).await.map_err(RunError::from)?;
-            if json { to_json(&run)? } else { describe(&run) }
+            if json {
+                to_json(&run).map_err(anyhow::Error::from)?
+            } else {
+                describe(&run)
+            }
         }
         PipelineCommand::Logs { run, task } => {
             let lines = pipelines
@@ -381,9 +370,4 @@ fn describe(run: &RunView) -> String {
     }
     out.push_str(&table.render());
     out
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CommandError> {
-    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
-    Ok(format!("{text}\n"))
 }
