@@ -10,11 +10,9 @@ mod processes;
 
 use std::path::Path;
 use std::process::Child;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hangar::runtime::Connections;
-use hangar_core::config::LoadOptions;
 use hangar_core::{Config, Shutdown};
 use hangar_pipeline::{Pipelines, TriggeredBy};
 use hangar_testkit::{Backend, TestDatabase, on_each_backend};
@@ -55,27 +53,13 @@ fn pipeline_process() {
     let Ok(roles) = std::env::var(ROLES_VAR) else {
         return;
     };
-    let config = Config::load(&LoadOptions::from_process(None))
-        .unwrap()
-        .config;
-    hangar_core::telemetry::init_logs(&config.log, hangar_core::telemetry::LogStream::Stdout)
-        .unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let shutdown = Shutdown::new();
-        shutdown.trigger_on_signals().unwrap();
-        let listener = hangar::runtime::bind(config.http.listen).await.unwrap();
-        let roles = hangar::runtime::Roles {
-            api: false,
-            worker: roles
-                .contains("worker")
-                .then(|| hangar_queue::WorkerOptions::from_config(&config.queue).unwrap()),
-            scheduler: roles.contains("scheduler"),
-            migrations: hangar::runtime::MigrationPolicy::RequireCurrent,
-        };
-        let process =
-            hangar::runtime::start(Arc::new(config), &apps(), listener, shutdown, roles).unwrap();
-        process.wait().await.unwrap();
+    processes::run_process(apps(), |config| hangar::runtime::Roles {
+        api: false,
+        worker: roles
+            .contains("worker")
+            .then(|| hangar_queue::WorkerOptions::from_config(&config.queue).unwrap()),
+        scheduler: roles.contains("scheduler"),
+        migrations: hangar::runtime::MigrationPolicy::RequireCurrent,
     });
 }
 

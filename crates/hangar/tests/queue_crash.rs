@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use processes::{kill, signal, wait_until};
 
 use hangar_app::{App, AppContext, Apps};
-use hangar_core::config::{LoadOptions, QueueUrl};
+use hangar_core::config::QueueUrl;
 use hangar_core::{Config, Shutdown};
 use hangar_queue::{
     Job, JobContext, JobError, JobFilter, JobId, JobRegistry, JobState, NewJob, Queue, QueueError,
@@ -98,25 +98,11 @@ fn worker_process() {
     if std::env::var(WORKER_VAR).is_err() {
         return;
     }
-    let config = Config::load(&LoadOptions::from_process(None))
-        .unwrap()
-        .config;
-    hangar_core::telemetry::init_logs(&config.log, hangar_core::telemetry::LogStream::Stdout)
-        .unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let shutdown = Shutdown::new();
-        shutdown.trigger_on_signals().unwrap();
-        let listener = hangar::runtime::bind(config.http.listen).await.unwrap();
-        let roles = hangar::runtime::Roles {
-            api: false,
-            worker: Some(hangar_queue::WorkerOptions::from_config(&config.queue).unwrap()),
-            scheduler: false,
-            migrations: hangar::runtime::MigrationPolicy::RequireCurrent,
-        };
-        let process =
-            hangar::runtime::start(Arc::new(config), &apps(), listener, shutdown, roles).unwrap();
-        process.wait().await.unwrap();
+    processes::run_process(apps(), |config| hangar::runtime::Roles {
+        api: false,
+        worker: Some(hangar_queue::WorkerOptions::from_config(&config.queue).unwrap()),
+        scheduler: false,
+        migrations: hangar::runtime::MigrationPolicy::RequireCurrent,
     });
 }
 

@@ -54,3 +54,35 @@ pub async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mu
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The body of a child process: loads the configuration from the environment the
+/// parent set, and runs `apps` in the roles `roles` picks until SIGTERM (or
+/// SIGKILL). What `hangar worker` does, with the test's own apps.
+pub fn run_process(
+    apps: hangar_app::Apps,
+    roles: impl FnOnce(&hangar_core::Config) -> hangar::runtime::Roles,
+) {
+    use hangar_core::config::LoadOptions;
+    use hangar_core::telemetry::{LogStream, init_logs};
+
+    let config = hangar_core::Config::load(&LoadOptions::from_process(None))
+        .unwrap()
+        .config;
+    init_logs(&config.log, LogStream::Stdout).unwrap();
+    let roles = roles(&config);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let shutdown = hangar_core::Shutdown::new();
+        shutdown.trigger_on_signals().unwrap();
+        let listener = hangar::runtime::bind(config.http.listen).await.unwrap();
+        let process = hangar::runtime::start(
+            std::sync::Arc::new(config),
+            &apps,
+            listener,
+            shutdown,
+            roles,
+        )
+        .unwrap();
+        process.wait().await.unwrap();
+    });
+}
