@@ -235,7 +235,7 @@ impl Pipelines {
         Self {
             inner: Arc::new(Inner {
                 registry,
-                runs: RunStore::new(store),
+                runs: RunStore::new(store, queue.events().clone()),
                 queue,
                 http,
                 options,

@@ -1,6 +1,6 @@
 //! Every statement on the pipeline tables, on SQLite and PostgreSQL.
 
-use hangar_store::{Dialect, Store, on_pool};
+use hangar_store::{Dialect, EventLog, Store, on_pool};
 use serde::Serialize;
 use sqlx::Connection;
 use uuid::Uuid;
@@ -73,6 +73,7 @@ pub(crate) struct TryRef<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct RunStore {
     store: Store,
+    events: EventLog,
 }
 
 /// A run to create.
@@ -89,8 +90,22 @@ pub(crate) struct NewRun<'a> {
 }
 
 impl RunStore {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, events: EventLog) -> Self {
+        Self { store, events }
+    }
+
+    /// Publishes a run's new state (topic `pipelines`).
+    fn run_event(&self, run: Uuid, pipeline: Option<&str>, state: &str) {
+        let data = serde_json::json!({"run": run, "pipeline": pipeline, "state": state});
+        self.events
+            .publish("pipelines", "run.state", data.to_string());
+    }
+
+    /// Publishes a task's new state (topic `pipelines`).
+    fn task_event(&self, run: Uuid, task: &str, state: &str, try_number: Option<i32>) {
+        let data = serde_json::json!({"run": run, "task": task, "state": state, "try": try_number});
+        self.events
+            .publish("pipelines", "task.state", data.to_string());
     }
 
     pub fn store(&self) -> &Store {
@@ -157,6 +172,9 @@ impl RunStore {
             tx.commit().await?;
             Ok::<_, PipelineError>(Some(state.to_owned()))
         })?;
+        if let Some(state) = &state {
+            self.run_event(run.id, Some(run.pipeline), state);
+        }
         Ok(state)
     }
 
@@ -229,6 +247,9 @@ impl RunStore {
                 .await
                 .map(|r| r.rows_affected())
         })?;
+        if moved == 1 {
+            self.task_event(run, task, to, None);
+        }
         Ok(moved == 1)
     }
 
@@ -269,6 +290,9 @@ impl RunStore {
             .await
             .map(|r| r.rows_affected())
         })?;
+        if moved == 1 {
+            self.task_event(run, task, "running", Some(try_number));
+        }
         Ok(moved == 1)
     }
 
@@ -302,6 +326,9 @@ impl RunStore {
             .await
             .map(|r| r.rows_affected())
         })?;
+        if moved == 1 {
+            self.task_event(run, task, state, Some(try_number));
+        }
         Ok(moved == 1)
     }
 
@@ -329,6 +356,9 @@ impl RunStore {
             .await
             .map(|r| r.rows_affected())
         })?;
+        if moved == 1 {
+            self.task_event(run, task, "up_for_retry", Some(try_number + 1));
+        }
         Ok(moved == 1)
     }
 
@@ -353,6 +383,9 @@ impl RunStore {
             .await
             .map(|r| r.rows_affected())
         })?;
+        if moved == 1 {
+            self.run_event(run, None, state);
+        }
         Ok(moved == 1)
     }
 
@@ -391,6 +424,9 @@ impl RunStore {
             .rows_affected();
             Ok::<_, sqlx::Error>((moved == 1).then_some(oldest))
         })?;
+        if let Some(run) = next {
+            self.run_event(run, Some(pipeline), "running");
+        }
         Ok(next)
     }
 
@@ -429,6 +465,9 @@ impl RunStore {
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some(jobs.into_iter().flatten().collect()))
         })?;
+        if jobs.is_some() {
+            self.run_event(run, None, "cancelled");
+        }
         Ok(jobs)
     }
 

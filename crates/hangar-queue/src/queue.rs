@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use hangar_core::config::{Config, QueueUrl};
 use hangar_core::health::{CheckFuture, ReadinessCheck};
-use hangar_store::Store;
+use hangar_store::{EventLog, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::QueueError;
-use crate::job::{JobId, NewJob, now_ms};
+use crate::job::{JobId, JobState, NewJob, now_ms};
 use crate::metrics::QueueMetrics;
 use crate::records::{Announcement, JobFilter, JobStore};
 use crate::transport::Dispatch;
@@ -40,6 +40,7 @@ pub struct Queue {
     pub(crate) jobs: JobStore,
     pub(crate) dispatch: Arc<dyn Dispatch>,
     pub(crate) metrics: QueueMetrics,
+    pub(crate) events: EventLog,
     url: String,
 }
 
@@ -75,8 +76,39 @@ impl Queue {
             jobs: JobStore::new(store),
             dispatch,
             metrics,
+            events: EventLog::disabled(),
             url: config.queue_url.redacted(),
         }
+    }
+
+    /// Publishes job state changes (topic `jobs`) to `events`.
+    pub fn with_events(mut self, events: EventLog) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Where this queue (and the pipelines on it) publish state changes.
+    pub fn events(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// Publishes that job `id` (`name` on `queue`) is now in `state`.
+    pub(crate) fn publish(
+        &self,
+        id: JobId,
+        name: &str,
+        queue: &str,
+        state: JobState,
+        attempt: i32,
+    ) {
+        let data = serde_json::json!({
+            "id": id,
+            "name": name,
+            "queue": queue,
+            "state": state,
+            "attempt": attempt,
+        });
+        self.events.publish("jobs", "job.state", data.to_string());
     }
 
     /// Waits until the dispatch backend is connected, for at most `budget`
@@ -262,6 +294,7 @@ impl Queue {
             priority: job.priority,
         }])
         .await;
+        self.publish_view(&job);
         Ok(job)
     }
 
@@ -272,7 +305,13 @@ impl Queue {
             .cancel(id, now_ms())
             .await?
             .ok_or(QueueError::NotFound(id))?;
-        self.get(id).await
+        let job = self.get(id).await?;
+        self.publish_view(&job);
+        Ok(job)
+    }
+
+    fn publish_view(&self, job: &JobView) {
+        self.publish(job.id, &job.name, &job.queue, job.state, job.attempt as i32);
     }
 
     /// Deletes every dead job; returns how many.

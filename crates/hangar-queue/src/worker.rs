@@ -326,6 +326,9 @@ async fn attempt_in_span(shared: Arc<Shared>, claimed: Claimed) {
     let metrics = &shared.queue.metrics;
     let started_at = now_ms();
     metrics.started.get_or_create(&labels).inc();
+    shared
+        .queue
+        .publish(id, &row.name, &row.queue, JobState::Running, row.attempt);
     metrics
         .pickup
         .get_or_create(&crate::metrics::QueueLabels {
@@ -358,6 +361,13 @@ async fn attempt_in_span(shared: Arc<Shared>, claimed: Claimed) {
             match recorded {
                 Ok(true) => {
                     metrics.succeeded.get_or_create(&labels).inc();
+                    shared.queue.publish(
+                        id,
+                        &row.name,
+                        &row.queue,
+                        JobState::Succeeded,
+                        row.attempt,
+                    );
                     tracing::debug!(duration_ms = elapsed.as_millis() as u64, "job succeeded");
                 }
                 Ok(false) => {
@@ -491,7 +501,17 @@ async fn record_failure(
         started_at,
         now,
     };
-    match shared.queue.jobs.fail(row, &failure).await {
+    let recorded = shared.queue.jobs.fail(row, &failure).await;
+    if let Ok(Some(state)) = &recorded {
+        shared.queue.publish(
+            JobId::from(row.id),
+            &row.name,
+            &row.queue,
+            *state,
+            row.attempt,
+        );
+    }
+    match recorded {
         Ok(Some(JobState::Dead)) => {
             metrics.dead.get_or_create(&labels).inc();
             tracing::warn!(

@@ -9,6 +9,7 @@
 
 mod connect;
 mod error;
+pub mod events;
 mod lease;
 mod migrate;
 pub mod placeholders;
@@ -19,11 +20,12 @@ use hangar_core::config::{DatabaseEngine, DatabaseUrl};
 use hangar_core::health::{CheckFuture, ReadinessCheck};
 
 pub use error::StoreError;
+pub use events::{Event, EventLog};
 pub use migrate::{Migration, MigrationSet, MigrationState, MigrationStatus};
 /// The sqlx crate this store is built on, for apps that write queries.
 pub use sqlx;
 
-static MIGRATIONS: &[Migration] = &[migration!(1, "0001_leases")];
+static MIGRATIONS: &[Migration] = &[migration!(1, "0001_leases"), migration!(2, "0002_events")];
 
 /// The store's own tables (named leases), applied before every other component's.
 pub const MIGRATION_SET: MigrationSet = MigrationSet {
