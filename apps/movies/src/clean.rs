@@ -221,7 +221,7 @@ fn rating(record: &Map<String, Value>, field: &str, max: f64) -> Result<Option<f
 }
 
 /// `Charge of the Light Brigade, The` → `The Charge of the Light Brigade`.
-fn article_first(title: &str) -> String {
+pub(crate) fn article_first(title: &str) -> String {
     for article in ["The", "A", "An"] {
         if let Some(head) = title.strip_suffix(&format!(", {article}")) {
             return format!("{article} {head}");
@@ -231,7 +231,7 @@ fn article_first(title: &str) -> String {
 }
 
 /// Lowercase ASCII letters and digits, other runs of characters as one `-`.
-fn slug(title: &str) -> String {
+pub(crate) fn slug(title: &str) -> String {
     let mut out = String::with_capacity(title.len());
     for c in title.chars().flat_map(char::to_lowercase) {
         if c.is_ascii_alphanumeric() {

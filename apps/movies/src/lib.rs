@@ -1,16 +1,20 @@
 //! The movies app: the portfolio system's movie data (vega-datasets' `movies.json`).
 //! It plugs into the platform through [`hangar_app::App`]: the movies tables, and
-//! the `movies_etl` pipeline with its `movies.clean` transform.
+//! the `movies_etl` pipeline with its `movies.clean` transform, and the movies API
+//! (search, filters, top-N, stats; admin writes).
 
+pub mod api;
 pub mod clean;
 
 use hangar_app::{App, AppContext};
 use hangar_pipeline::{PipelineError, PipelineRegistry};
 use hangar_store::{Migration, migration};
+use utoipa_axum::router::OpenApiRouter;
 
 static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_movies"),
     migration!(2, "0002_movie_stats"),
+    migration!(3, "0003_movies_search"),
 ];
 
 /// The movies ETL definition.
@@ -27,6 +31,10 @@ impl App for Movies {
 
     fn migrations(&self) -> &'static [Migration] {
         MIGRATIONS
+    }
+
+    fn routes(&self, ctx: &AppContext) -> OpenApiRouter {
+        api::routes(ctx.store.clone())
     }
 
     fn pipelines(

@@ -1,21 +1,42 @@
 //! The api role of the architecture: the axum router that every app's routes are
 //! merged into, the platform endpoints (`/healthz`, `/readyz`, `/metrics`), the
 //! middleware stack (request ids, request span and log line, HTTP metrics, timeout,
-//! panic capture) and the HTTP server with its graceful shutdown.
+//! panic capture, body limit, CORS, security headers, `Idempotency-Key`),
+//! accounts and authentication, the OpenAPI document and its docs UI, the realtime
+//! event feed, and the HTTP server with its graceful shutdown.
 
-mod admin;
+pub mod auth;
+pub mod events;
+mod extract;
 mod health;
+pub mod idempotency;
 pub mod jobs;
 mod metrics;
 mod observe;
+pub mod openapi;
+mod pagination;
 pub mod pipelines;
 mod problem;
 mod router;
 mod server;
 
-pub use admin::AdminToken;
+pub use auth::{Admin, Auth, Caller, User};
+pub use events::Hub;
+pub use extract::{ApiJson, ApiQuery, json_problem, payload_too_large};
 pub use health::Readiness;
+pub use idempotency::Idempotency;
 pub use metrics::HttpMetrics;
+pub use pagination::{Page, bad_cursor, decode_cursor, encode_cursor};
 pub use problem::Problem;
 pub use router::{RouterParts, build_router};
 pub use server::{ServeError, serve};
+
+use hangar_store::{Migration, MigrationSet, migration};
+
+static MIGRATIONS: &[Migration] = &[migration!(1, "0001_accounts")];
+
+/// The api role's tables: accounts, sessions, identities, saved idempotent responses.
+pub const MIGRATION_SET: MigrationSet = MigrationSet {
+    component: "api",
+    migrations: MIGRATIONS,
+};

@@ -10,7 +10,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// An error response body. `type` is a stable identifier per kind of error that
 /// clients can match on; `title` is its human summary; `detail` is about this
 /// occurrence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Stable identifier of the kind of error, e.g. `urn:hangar:problem:not-found`.
     #[serde(rename = "type")]
@@ -99,6 +99,9 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

@@ -5,19 +5,26 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, Uri};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use prometheus_client::registry::Registry;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::Auth;
 use crate::health::{Readiness, healthz, readyz};
+use crate::idempotency::{Idempotency, idempotent};
 use crate::metrics::{HttpMetrics, metrics};
 use crate::observe::observe;
+use crate::openapi::{DOCS_PATH, OPENAPI_PATH};
 use crate::problem::Problem;
 
 /// Everything the router is built from.
@@ -30,27 +37,121 @@ pub struct RouterParts {
     pub http_metrics: HttpMetrics,
     /// Longest time a handler may take to produce a response.
     pub request_timeout: Duration,
-    /// The merged routes of every app.
-    pub app_routes: Router,
+    /// The documented routes: every app's, accounts, the event feed.
+    pub api_routes: OpenApiRouter,
+    /// Routes outside the OpenAPI document.
+    pub other_routes: Router,
+    /// Authentication, available to every handler.
+    pub auth: Auth,
+    /// Saved responses for `Idempotency-Key`.
+    pub idempotency: Idempotency,
+    /// Origins allowed cross-origin (`http.cors_origins`).
+    pub cors_origins: String,
 }
 
 /// Builds the api role's router.
 pub fn build_router(parts: RouterParts) -> Router {
-    Router::new()
+    let (api_routes, mut api) = OpenApiRouter::with_openapi(crate::openapi::base())
+        .merge(parts.api_routes)
+        .split_for_parts();
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let docs = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, api)).layer(
+        SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+                 script-src 'self'; frame-ancestors 'none'",
+            ),
+        ),
+    );
+    let body_limit = parts.idempotency.body_limit;
+    let router = Router::new()
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz).with_state(parts.readiness.clone()))
         .route(METRICS, get(metrics).with_state(parts.registry))
-        .merge(parts.app_routes)
+        .merge(api_routes)
+        .merge(parts.other_routes)
+        .merge(docs)
         .fallback(not_found)
-        // Innermost first: the gate holds back app routes during start-up, the
-        // timeout bounds the handler, a panic becomes a 500 inside the request's
-        // span, which carries the id set by the outer layers.
+        // Innermost first: the body limit applies to extractors; replays of
+        // Idempotency-Key requests need the migrated store, so the gate (holding
+        // back app routes during start-up) is outside them; the timeout bounds the
+        // handler; a panic becomes a 500 inside the request's span, which carries
+        // the id set by the outer layers; security headers and CORS apply to every
+        // answer, errors included.
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(Extension(parts.auth))
+        .layer(from_fn_with_state(parts.idempotency, idempotent))
         .layer(from_fn_with_state(parts.readiness, startup_gate))
         .layer(from_fn_with_state(parts.request_timeout, timeout))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(from_fn_with_state(parts.http_metrics, observe))
+        .layer(from_fn_with_state(parts.http_metrics, observe));
+    let router = security_headers(router);
+    let router = match cors(&parts.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Headers every response carries unless its handler set its own.
+fn security_headers(router: Router) -> Router {
+    let headers: [(HeaderName, &'static str); 5] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
+/// The CORS policy of `http.cors_origins`: none when empty.
+fn cors(origins: &str) -> Option<CorsLayer> {
+    let origins: Vec<&str> = origins
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("last-event-id"),
+            ])
+            .expose_headers([
+                header::LOCATION,
+                header::RETRY_AFTER,
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("idempotent-replayed"),
+            ])
+            .max_age(Duration::from_secs(3600)),
+    )
 }
 
 async fn not_found(uri: Uri) -> Problem {

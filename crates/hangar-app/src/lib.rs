@@ -24,7 +24,7 @@
 //! impl App for Movies {
 //!     fn name(&self) -> &'static str { "movies" }
 //!     fn migrations(&self) -> &'static [Migration] { MIGRATIONS }
-//!     fn routes(&self, ctx: &AppContext) -> Router { routes::router(ctx.store.clone()) }
+//!     fn routes(&self, ctx: &AppContext) -> OpenApiRouter { api::routes(ctx.store.clone()) }
 //! }
 //! ```
 //!
@@ -35,11 +35,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::Router;
 use hangar_core::Config;
 use hangar_pipeline::{PipelineError, PipelineRegistry};
 use hangar_queue::{JobRegistry, Queue, QueueError};
 use hangar_store::{Migration, MigrationSet, Store};
+use utoipa_axum::router::OpenApiRouter;
 
 /// What the platform hands an app when it asks for its contributions.
 #[derive(Debug, Clone)]
@@ -62,11 +62,12 @@ pub trait App: Send + Sync + 'static {
         &[]
     }
 
-    /// The app's HTTP routes, merged into the api role. Paths must be unique across
-    /// apps and start with `/api/v1/`. Default: none.
-    fn routes(&self, ctx: &AppContext) -> Router {
+    /// The app's HTTP routes, merged into the api role and, through their
+    /// `#[utoipa::path]` annotations, into the OpenAPI document. Paths must be
+    /// unique across apps and start with `/api/v1/`. Default: none.
+    fn routes(&self, ctx: &AppContext) -> OpenApiRouter {
         let _ = ctx;
-        Router::new()
+        OpenApiRouter::new()
     }
 
     /// Registers the app's job handlers; names must be unique across apps
@@ -163,10 +164,10 @@ impl Apps {
     }
 
     /// Every app's routes merged into one router.
-    pub fn routes(&self, ctx: &AppContext) -> Router {
-        self.0
-            .iter()
-            .fold(Router::new(), |router, app| router.merge(app.routes(ctx)))
+    pub fn routes(&self, ctx: &AppContext) -> OpenApiRouter {
+        self.0.iter().fold(OpenApiRouter::new(), |router, app| {
+            router.merge(app.routes(ctx))
+        })
     }
 }
 

@@ -45,6 +45,9 @@ pub enum Command {
     /// Inspect and act on jobs: list, show, retry, cancel, purge dead ones
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Manage user accounts
+    #[command(subcommand)]
+    User(UserCommand),
     /// Apply pending database migrations, or show where each one stands
     Migrate(MigrateArgs),
     /// Inspect the configuration
@@ -52,6 +55,26 @@ pub enum Command {
     Config(ConfigCommand),
     /// Print the version
     Version,
+}
+
+/// `hangar user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is asked for at a terminal, or read as the
+    /// first line of standard input
+    Create {
+        /// The account's e-mail address (its sign-in name)
+        email: String,
+        /// Give the account the admin role
+        #[arg(long)]
+        admin: bool,
+        /// Display name
+        #[arg(long)]
+        name: Option<String>,
+        /// If the account exists, set its password and roles instead of failing
+        #[arg(long)]
+        update: bool,
+    },
 }
 
 /// Options of `hangar serve`.

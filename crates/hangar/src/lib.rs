@@ -20,6 +20,7 @@ pub const PLATFORM_MIGRATIONS: &[MigrationSet] = &[
     hangar_store::MIGRATION_SET,
     hangar_queue::MIGRATION_SET,
     hangar_pipeline::MIGRATION_SET,
+    hangar_api::MIGRATION_SET,
 ];
 
 /// The apps compiled into this binary. Adding an app is adding a line here.

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use hangar_api::auth::AuthConfigError;
 use hangar_api::{
-    AdminToken, HttpMetrics, Readiness, RouterParts, ServeError, build_router, serve,
+    Auth, HttpMetrics, Hub, Idempotency, Readiness, RouterParts, ServeError, build_router, serve,
 };
 use hangar_app::{AppContext, AppError, Apps};
 use hangar_core::health::{ReadinessCheck, StartupGate};
@@ -16,10 +17,11 @@ use hangar_core::{Config, Shutdown};
 use hangar_pipeline::operator::Limits;
 use hangar_pipeline::{EngineOptions, PipelineError, PipelineRegistry, Pipelines, TaskJob};
 use hangar_queue::{MaintenanceOptions, Queue, QueueError, QueueMetrics, Worker, WorkerOptions};
-use hangar_store::{MigrationSet, MigrationState, Store, StoreError};
+use hangar_store::{EventLog, MigrationSet, MigrationState, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::PLATFORM_MIGRATIONS;
 
@@ -58,6 +60,9 @@ pub enum RunError {
     /// The apps do not fit together.
     #[error(transparent)]
     Apps(#[from] AppError),
+    /// The auth settings cannot work.
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
     /// A pipeline definition is invalid, or pipelines could not be loaded.
     #[error(transparent)]
     Pipelines(#[from] PipelineError),
@@ -92,6 +97,7 @@ impl RunError {
         matches!(
             self,
             RunError::Apps(_)
+                | RunError::Auth(_)
                 | RunError::Pipelines(
                     PipelineError::Definition(_)
                         | PipelineError::Duplicate { .. }
@@ -154,7 +160,9 @@ pub fn start(
     // The broker connection outlives the roles' shutdown: running jobs still
     // acknowledge their messages and released jobs are announced while draining.
     let queue_stop = CancellationToken::new();
-    let queue = Queue::open(&config, store.clone(), queue_metrics, queue_stop.clone());
+    let events = EventLog::start(store.clone());
+    let queue = Queue::open(&config, store.clone(), queue_metrics, queue_stop.clone())
+        .with_events(events.clone());
     let ctx = AppContext {
         config: config.clone(),
         store: store.clone(),
@@ -163,13 +171,18 @@ pub fn start(
     let pipelines = pipeline_engine(&config, apps, &ctx)?;
     let mut registry = apps.jobs(&ctx)?;
     registry.register(TaskJob(pipelines.clone()))?;
-    let app_routes = if roles.api {
-        let token = AdminToken::new(&config.api.admin_token);
-        apps.routes(&ctx)
-            .merge(hangar_api::jobs::routes(queue.clone(), token.clone()))
-            .merge(hangar_api::pipelines::routes(pipelines.clone(), token))
+    let auth = Auth::new(&config.auth, &config.api.admin_token, store.clone())?;
+    let (api_routes, other_routes) = if roles.api {
+        let hub = Hub::start(store.clone(), &events, &config.events, queue_stop.clone());
+        (
+            apps.routes(&ctx)
+                .merge(hangar_api::auth::routes())
+                .merge(hangar_api::events::routes(hub)),
+            hangar_api::jobs::routes(queue.clone())
+                .merge(hangar_api::pipelines::routes(pipelines.clone())),
+        )
     } else {
-        Router::new()
+        (OpenApiRouter::new(), Router::new())
     };
     let gate = StartupGate::default();
     let checks: Vec<Arc<dyn ReadinessCheck>> =
@@ -179,7 +192,14 @@ pub fn start(
         registry: metrics.freeze(),
         http_metrics,
         request_timeout: config.http.request_timeout.get(),
-        app_routes,
+        api_routes,
+        other_routes,
+        auth,
+        idempotency: Idempotency {
+            store: store.clone(),
+            body_limit: usize::try_from(config.http.body_limit).unwrap_or(usize::MAX),
+        },
+        cors_origins: config.http.cors_origins.clone(),
     });
     let sets = migration_sets(apps);
     let (task_store, task_queue, task_pipelines) =
@@ -252,6 +272,10 @@ pub fn start(
             let _ = task.await;
         }
         task_queue.close().await;
+        task_queue
+            .events()
+            .flush(std::time::Duration::from_secs(2))
+            .await;
         queue_stop.cancel();
         task_store.close().await;
         served.map_err(RunError::from)
@@ -283,7 +307,8 @@ impl Connections {
             .wait_until_reachable(config.store.connect_timeout.get(), shutdown)
             .await?;
         let stop = CancellationToken::new();
-        let queue = Queue::open(config, store.clone(), QueueMetrics::default(), stop.clone());
+        let queue = Queue::open(config, store.clone(), QueueMetrics::default(), stop.clone())
+            .with_events(EventLog::start(store.clone()));
         Ok(Self { store, queue, stop })
     }
 
@@ -298,6 +323,10 @@ impl Connections {
 
     /// Closes the broker connection, if any, and the store.
     pub async fn close(self) {
+        self.queue
+            .events()
+            .flush(std::time::Duration::from_secs(2))
+            .await;
         self.queue.close().await;
         self.stop.cancel();
         self.store.close().await;

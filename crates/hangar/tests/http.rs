@@ -14,6 +14,7 @@ use hangar_core::{Config, Shutdown};
 use hangar_store::StoreError;
 use hangar_testkit::{Backend, TestApp, on_each_backend, skip};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
 
 async fn platform_endpoints_answer(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -156,26 +157,28 @@ impl App for Misbehaving {
         "misbehaving"
     }
 
-    fn routes(&self, _ctx: &AppContext) -> Router {
-        Router::new()
-            .route(
-                "/api/v1/panic",
-                get(|| async {
-                    if true {
-                        panic!("boom");
-                    }
-                    ""
-                }),
-            )
-            .route(
-                "/api/v1/slow/{ms}",
-                get(
-                    |axum::extract::Path(ms): axum::extract::Path<u64>| async move {
-                        tokio::time::sleep(Duration::from_millis(ms)).await;
-                        "done"
-                    },
+    fn routes(&self, _ctx: &AppContext) -> OpenApiRouter {
+        OpenApiRouter::from(
+            Router::new()
+                .route(
+                    "/api/v1/panic",
+                    get(|| async {
+                        if true {
+                            panic!("boom");
+                        }
+                        ""
+                    }),
+                )
+                .route(
+                    "/api/v1/slow/{ms}",
+                    get(
+                        |axum::extract::Path(ms): axum::extract::Path<u64>| async move {
+                            tokio::time::sleep(Duration::from_millis(ms)).await;
+                            "done"
+                        },
+                    ),
                 ),
-            )
+        )
     }
 }
 

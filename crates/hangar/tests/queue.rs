@@ -409,7 +409,7 @@ on_each_queue_backend!(
 );
 
 #[tokio::test]
-async fn the_admin_api_is_off_without_a_token() {
+async fn the_admin_api_refuses_callers_without_an_admin_credential() {
     let probe = Arc::new(Probe::default());
     let app = TestApp::spawn_queue(QueueBackend::Sqlite, support::apps(&probe), |c| {
         support::fast(c);
@@ -424,6 +424,7 @@ async fn the_admin_api_is_off_without_a_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 403);
-    assert!(response.text().await.unwrap().contains("api.admin_token"));
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    assert!(response.text().await.unwrap().contains("invalid-token"));
 }

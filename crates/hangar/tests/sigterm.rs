@@ -11,6 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use hangar_app::{App, AppContext, Apps};
 use hangar_testkit::{Backend, TestApp};
+use utoipa_axum::router::OpenApiRouter;
 
 struct Slow;
 
@@ -19,14 +20,14 @@ impl App for Slow {
         "slow"
     }
 
-    fn routes(&self, _ctx: &AppContext) -> Router {
-        Router::new().route(
+    fn routes(&self, _ctx: &AppContext) -> OpenApiRouter {
+        OpenApiRouter::from(Router::new().route(
             "/api/v1/slow",
             get(|| async {
                 tokio::time::sleep(Duration::from_millis(800)).await;
                 "finished"
             }),
-        )
+        ))
     }
 }
 

@@ -14,22 +14,21 @@ mod retry_job;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::from_fn;
 use axum::routing::{get, post};
 use hangar_queue::{JobId, Queue, QueueError};
 
-use crate::admin::{AdminToken, require_admin};
 use crate::problem::Problem;
 
-/// The job admin routes, behind the admin bearer token.
-pub fn routes(queue: Queue, token: AdminToken) -> Router {
+/// The job admin routes, for admins (an admin's access token or `api.admin_token`).
+pub fn routes(queue: Queue) -> Router {
     Router::new()
         .route("/api/v1/jobs", get(list_jobs::list_jobs))
         .route("/api/v1/jobs/{id}", get(get_job::get_job))
         .route("/api/v1/jobs/{id}/retry", post(retry_job::retry_job))
         .route("/api/v1/jobs/{id}/cancel", post(cancel_job::cancel_job))
         .with_state(queue)
-        .route_layer(from_fn_with_state(token, require_admin))
+        .route_layer(from_fn(crate::auth::require_admin))
 }
 
 /// Parses a job id from the path.

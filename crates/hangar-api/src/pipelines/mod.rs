@@ -19,19 +19,18 @@ mod trigger_run;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::from_fn;
 use axum::routing::{get, post};
 use hangar_pipeline::{PipelineError, Pipelines};
 use uuid::Uuid;
 
-use crate::admin::{AdminToken, require_admin};
 use crate::problem::Problem;
 
 /// Largest trigger body (its parameters).
 pub const MAX_TRIGGER_BYTES: usize = 64 * 1024;
 
-/// The pipeline routes, behind the admin bearer token.
-pub fn routes(pipelines: Pipelines, token: AdminToken) -> Router {
+/// The pipeline routes, for admins (an admin's access token or `api.admin_token`).
+pub fn routes(pipelines: Pipelines) -> Router {
     Router::new()
         .route("/api/v1/pipelines", get(list_pipelines::list_pipelines))
         .route(
@@ -44,7 +43,7 @@ pub fn routes(pipelines: Pipelines, token: AdminToken) -> Router {
         .route("/api/v1/runs/{id}/logs", get(get_run_logs::get_run_logs))
         .route("/api/v1/runs/{id}/cancel", post(cancel_run::cancel_run))
         .with_state(pipelines)
-        .route_layer(from_fn_with_state(token, require_admin))
+        .route_layer(from_fn(crate::auth::require_admin))
 }
 
 fn run_id(raw: &str) -> Result<Uuid, Problem> {

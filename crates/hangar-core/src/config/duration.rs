@@ -53,6 +53,7 @@ impl FromStr for HumanDuration {
             "s" => Duration::from_secs(number),
             "m" => Duration::from_secs(number.checked_mul(60).ok_or_else(err)?),
             "h" => Duration::from_secs(number.checked_mul(3600).ok_or_else(err)?),
+            "d" => Duration::from_secs(number.checked_mul(86_400).ok_or_else(err)?),
             _ => return Err(err()),
         };
         Ok(Self(duration))

@@ -90,6 +90,16 @@ pub const KEYS: &[KeySpec] = &[
         ValueKind::Text,
         "on SIGTERM, how long in-flight requests may take to finish",
     ),
+    key(
+        "http.body_limit",
+        ValueKind::Integer,
+        "largest request body in bytes (413 above)",
+    ),
+    key(
+        "http.cors_origins",
+        ValueKind::Text,
+        "origins allowed cross-origin, comma-separated, or *",
+    ),
     KeySpec {
         secret: Secret::Whole,
         ..key(
@@ -98,6 +108,80 @@ pub const KEYS: &[KeySpec] = &[
             "bearer token for the admin endpoints; empty disables them",
         )
     },
+    KeySpec {
+        secret: Secret::Whole,
+        ..key(
+            "auth.jwt_secret",
+            ValueKind::Text,
+            "HS256 key of access tokens, 32+ characters",
+        )
+    },
+    key("auth.issuer", ValueKind::Text, "iss of access tokens"),
+    key("auth.audience", ValueKind::Text, "aud of access tokens"),
+    key(
+        "auth.access_ttl",
+        ValueKind::Text,
+        "lifetime of an access token",
+    ),
+    key(
+        "auth.refresh_ttl",
+        ValueKind::Text,
+        "lifetime of a sign-in session",
+    ),
+    key(
+        "auth.ip_attempts",
+        ValueKind::Integer,
+        "sign-ins and registrations per address per minute",
+    ),
+    key(
+        "auth.account_attempts",
+        ValueKind::Integer,
+        "failed sign-ins per account per minute",
+    ),
+    key(
+        "auth.oidc.name",
+        ValueKind::Text,
+        "OpenID Connect provider name in URLs",
+    ),
+    key(
+        "auth.oidc.issuer",
+        ValueKind::Text,
+        "OpenID Connect issuer URL; empty: off",
+    ),
+    key(
+        "auth.oidc.client_id",
+        ValueKind::Text,
+        "client id at the provider",
+    ),
+    KeySpec {
+        secret: Secret::Whole,
+        ..key(
+            "auth.oidc.client_secret",
+            ValueKind::Text,
+            "client secret at the provider",
+        )
+    },
+    key(
+        "auth.oidc.redirect_url",
+        ValueKind::Text,
+        "this server's callback URL",
+    ),
+    key("auth.oidc.scopes", ValueKind::Text, "scopes asked for"),
+    key(
+        "events.retention",
+        ValueKind::Text,
+        "how long events are kept for resuming",
+    ),
+    key(
+        "events.client_buffer",
+        ValueKind::Integer,
+        "events a client may lag before it is cut off",
+    ),
+    key(
+        "events.heartbeat",
+        ValueKind::Text,
+        "heartbeat interval of the feed",
+    ),
     key(
         "store.connect_timeout",
         ValueKind::Text,

@@ -36,6 +36,10 @@ pub struct Config {
     pub http: HttpConfig,
     /// The HTTP API's own settings.
     pub api: ApiConfig,
+    /// Accounts, tokens and sign-in.
+    pub auth: AuthConfig,
+    /// The realtime event feed.
+    pub events: EventsConfig,
     /// Connection behaviour of the store.
     pub store: StoreConfig,
     /// The job queue and its workers.
@@ -56,6 +60,11 @@ pub struct HttpConfig {
     pub request_timeout: HumanDuration,
     /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
     pub shutdown_timeout: HumanDuration,
+    /// Largest request body, in bytes; larger ones are answered 413.
+    pub body_limit: u64,
+    /// Origins allowed to call the API from a browser (CORS), comma-separated, or
+    /// `*` for any; empty: no cross-origin access.
+    pub cors_origins: String,
 }
 
 impl Default for HttpConfig {
@@ -64,6 +73,8 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             request_timeout: HumanDuration::secs(30),
             shutdown_timeout: HumanDuration::secs(30),
+            body_limit: 1024 * 1024,
+            cors_origins: String::new(),
         }
     }
 }
@@ -75,6 +86,101 @@ pub struct ApiConfig {
     /// Bearer token required by the admin endpoints (`/api/v1/jobs`…). Empty: the
     /// admin endpoints answer 403.
     pub admin_token: String,
+}
+
+/// `[auth]`: accounts, access and refresh tokens, sign-in limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Key that signs access tokens (HS256), at least 32 characters. Every api
+    /// replica needs the same one. Empty: `hangar up` generates one and keeps it in
+    /// `<data dir>/jwt-secret`; `hangar serve` answers sign-ins with 503.
+    pub jwt_secret: String,
+    /// `iss` of the access tokens.
+    pub issuer: String,
+    /// `aud` of the access tokens.
+    pub audience: String,
+    /// Lifetime of an access token.
+    pub access_ttl: HumanDuration,
+    /// Lifetime of a sign-in session (its refresh tokens).
+    pub refresh_ttl: HumanDuration,
+    /// Sign-in and registration attempts per client address per minute.
+    pub ip_attempts: u32,
+    /// Failed sign-ins per account per minute.
+    pub account_attempts: u32,
+    /// An OpenID Connect provider to sign in with.
+    pub oidc: OidcConfig,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: String::new(),
+            issuer: "hangar".to_owned(),
+            audience: "hangar-api".to_owned(),
+            access_ttl: HumanDuration::secs(15 * 60),
+            refresh_ttl: HumanDuration::secs(30 * 86_400),
+            ip_attempts: 20,
+            account_attempts: 5,
+            oidc: OidcConfig::default(),
+        }
+    }
+}
+
+/// `[auth.oidc]`: sign-in with an OpenID Connect provider (authorization code with
+/// PKCE). Off while `issuer` is empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Name in the sign-in URL: `/api/v1/auth/oidc/<name>/login`.
+    pub name: String,
+    /// Issuer URL; its `/.well-known/openid-configuration` is read at first use.
+    pub issuer: String,
+    /// Client id registered at the provider.
+    pub client_id: String,
+    /// Client secret registered at the provider.
+    pub client_secret: String,
+    /// This server's callback as registered at the provider:
+    /// `https://<host>/api/v1/auth/oidc/<name>/callback`.
+    pub redirect_url: String,
+    /// Scopes asked for, space-separated.
+    pub scopes: String,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            name: "oidc".to_owned(),
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            redirect_url: String::new(),
+            scopes: "openid email profile".to_owned(),
+        }
+    }
+}
+
+/// `[events]`: the realtime event feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// How long events are kept for clients to resume from.
+    pub retention: HumanDuration,
+    /// Events a client may have waiting to be sent; a client further behind is
+    /// disconnected (it resumes with `Last-Event-ID`).
+    pub client_buffer: u32,
+    /// Interval of the heartbeat sent to idle clients.
+    pub heartbeat: HumanDuration,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            retention: HumanDuration::secs(3600),
+            client_buffer: 1024,
+            heartbeat: HumanDuration::secs(15),
+        }
+    }
 }
 
 /// `[queue]`: the job queue and its workers.

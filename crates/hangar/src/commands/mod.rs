@@ -4,7 +4,9 @@ mod config;
 mod jobs;
 mod migrate;
 mod pipeline;
+mod secret;
 mod serve;
+mod user;
 
 use hangar_core::config::{ConfigError, LoadOptions};
 use hangar_core::{Config, LoadedConfig};
@@ -61,6 +63,7 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Scheduler => serve::scheduler(load(cli.config)?),
         Command::Pipeline(command) => pipeline::run(load(cli.config)?, command),
         Command::Jobs(command) => jobs::run(load(cli.config)?, command),
+        Command::User(command) => user::run(load(cli.config)?, command),
         Command::Migrate(args) => match args.action.unwrap_or(MigrateAction::Run) {
             MigrateAction::Run => migrate::run(load(cli.config)?),
             MigrateAction::Status { json } => migrate::status(load(cli.config)?, json),

@@ -13,7 +13,7 @@ use crate::runtime::{MigrationPolicy, Roles, RunError, bind, start};
 /// `hangar up`: api, worker and scheduler, migrating at start.
 pub(super) fn up(loaded: LoadedConfig) -> Result<(), CommandError> {
     let worker = WorkerOptions::from_config(&loaded.config.queue).map_err(config_error)?;
-    run(
+    run_with_secret(
         loaded,
         Roles {
             api: true,
@@ -21,6 +21,7 @@ pub(super) fn up(loaded: LoadedConfig) -> Result<(), CommandError> {
             scheduler: true,
             migrations: MigrationPolicy::Apply,
         },
+        true,
     )
 }
 
@@ -80,8 +81,33 @@ fn config_error(err: hangar_queue::QueueError) -> CommandError {
 }
 
 fn run(loaded: LoadedConfig, roles: Roles) -> Result<(), CommandError> {
+    run_with_secret(loaded, roles, false)
+}
+
+/// Runs `roles`; with `local_secret`, a missing `auth.jwt_secret` is generated
+/// and kept on disk (`hangar up`).
+fn run_with_secret(
+    mut loaded: LoadedConfig,
+    roles: Roles,
+    local_secret: bool,
+) -> Result<(), CommandError> {
+    init_logs(&loaded.config.log, LogStream::Stdout).map_err(anyhow::Error::from)?;
+    if local_secret {
+        match super::secret::ensure_local_secret(&mut loaded.config) {
+            Ok(Some(note)) => tracing::info!("{note}"),
+            Ok(None) => {}
+            Err(e) => {
+                return Err(CommandError::Usage(format!(
+                    "cannot keep a generated auth.jwt_secret: {e}"
+                )));
+            }
+        }
+    } else if roles.api && loaded.config.auth.jwt_secret.is_empty() {
+        tracing::warn!(
+            "auth.jwt_secret is not set: sign-in and registration answer 503; only api.admin_token authenticates"
+        );
+    }
     let config = Arc::new(loaded.config);
-    init_logs(&config.log, LogStream::Stdout).map_err(anyhow::Error::from)?;
     let apps = crate::apps().map_err(|e| CommandError::Usage(e.to_string()))?;
     runtime()?.block_on(async move {
         let shutdown = Shutdown::new();

@@ -1,0 +1,334 @@
+//! `GET /api/v1/movies`: search, filter, sort and page through the films.
+
+use axum::Json;
+use axum::extract::State;
+use hangar_api::{ApiQuery, Page, Problem, bad_cursor, decode_cursor, encode_cursor};
+use hangar_store::placeholders::for_dialect;
+use hangar_store::{Dialect, Store, on_pool};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+
+use super::model::{Bind, MOVIE_COLUMNS, Movie};
+use super::{Filters, MAX_LIMIT, store_problem};
+use crate::bind_all;
+
+/// Query parameters of the list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Words of the title (prefixes match: `star wa`); results by relevance unless `sort` is given.
+    pub q: Option<String>,
+    /// Major genre, exactly (e.g. `Drama`).
+    pub genre: Option<String>,
+    /// Distributor, exactly (e.g. `Warner Bros.`).
+    pub distributor: Option<String>,
+    /// Earliest release year.
+    pub year_min: Option<i32>,
+    /// Latest release year.
+    pub year_max: Option<i32>,
+    /// Lowest IMDb rating (0–10).
+    pub rating_min: Option<f64>,
+    /// Highest IMDb rating (0–10).
+    pub rating_max: Option<f64>,
+    /// A field to sort by, `-` in front for descending: id, title, release_year,
+    /// imdb_rating, imdb_votes, rotten_tomatoes_rating, running_time_min, us_gross,
+    /// worldwide_gross, production_budget. Films without a value come last.
+    pub sort: Option<String>,
+    /// Films per page, 1–100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Sortable fields: name, column, and whether its values are real numbers.
+const SORTS: &[(&str, &str, Kind)] = &[
+    ("id", "m.id", Kind::Int),
+    ("title", "m.title", Kind::Text),
+    ("release_year", "m.release_year", Kind::Int),
+    ("imdb_rating", "m.imdb_rating", Kind::Real),
+    ("imdb_votes", "m.imdb_votes", Kind::Int),
+    (
+        "rotten_tomatoes_rating",
+        "m.rotten_tomatoes_rating",
+        Kind::Int,
+    ),
+    ("running_time_min", "m.running_time_min", Kind::Int),
+    ("us_gross", "m.us_gross", Kind::Int),
+    ("worldwide_gross", "m.worldwide_gross", Kind::Int),
+    ("production_budget", "m.production_budget", Kind::Int),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Int,
+    Real,
+    Text,
+}
+
+/// The order of a listing.
+#[derive(Debug, Clone, Copy)]
+enum Order {
+    /// By search relevance, best first.
+    Relevance,
+    /// By a field of [`SORTS`].
+    Field {
+        name: &'static str,
+        column: &'static str,
+        kind: Kind,
+        descending: bool,
+    },
+}
+
+/// Where the previous page ended: its last film's sort value and id.
+type CursorKey = (Value, i64);
+
+#[derive(sqlx::FromRow)]
+struct Ranked {
+    #[sqlx(flatten)]
+    movie: Movie,
+    rank: f64,
+}
+
+/// Lists films.
+#[utoipa::path(
+    get,
+    path = "/api/v1/movies",
+    tag = "movies",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of films", body = Page<Movie>),
+        (status = 400, description = "An unknown parameter, a bad value or a bad cursor", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_movies(
+    State(store): State<Store>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Page<Movie>>, Problem> {
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Problem::bad_request(format!(
+            "limit: {limit} is not from 1 to {MAX_LIMIT}"
+        )));
+    }
+    let order = match params.sort.as_deref() {
+        None if params.q.is_some() => Order::Relevance,
+        None => order_by("id")?,
+        Some(sort) => order_by(sort)?,
+    };
+    let filters = Filters {
+        genre: params.genre,
+        distributor: params.distributor,
+        year_min: params.year_min,
+        year_max: params.year_max,
+        rating_min: params.rating_min,
+        rating_max: params.rating_max,
+    };
+    let after = params
+        .cursor
+        .as_deref()
+        .map(decode_cursor::<CursorKey>)
+        .transpose()?;
+    let dialect = store.dialect();
+
+    let mut binds = Vec::new();
+    let mut clauses = Vec::new();
+    let (from, rank) = match params.q.as_deref() {
+        Some(q) => search(dialect, q, &mut binds, &mut clauses)?,
+        None => (
+            "movies m".to_owned(),
+            "CAST(0 AS DOUBLE PRECISION)".to_owned(),
+        ),
+    };
+    filters.apply(&mut clauses, &mut binds)?;
+    let order_sql = match order {
+        Order::Relevance => {
+            if let Some((value, id)) = after {
+                let rank_after = value.as_f64().ok_or_else(bad_cursor)?;
+                clauses.push(format!("({rank} > ? OR ({rank} = ? AND m.id > ?))"));
+                binds.extend([
+                    Bind::Real(rank_after),
+                    Bind::Real(rank_after),
+                    Bind::Int(id),
+                ]);
+            }
+            format!("{rank}, m.id")
+        }
+        Order::Field {
+            name,
+            column,
+            kind,
+            descending,
+        } => {
+            if let Some((value, id)) = after {
+                keyset(
+                    column,
+                    kind,
+                    descending,
+                    &value,
+                    id,
+                    &mut clauses,
+                    &mut binds,
+                )?;
+            }
+            let dir = if descending { "DESC" } else { "ASC" };
+            if name == "id" {
+                format!("m.id {dir}")
+            } else {
+                format!("({column} IS NULL), {column} {dir}, m.id")
+            }
+        }
+    };
+    let mut sql = format!("SELECT {MOVIE_COLUMNS}, {rank} AS rank FROM {from}");
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    sql.push_str(&format!(" ORDER BY {order_sql} LIMIT {}", limit + 1));
+    let sql = for_dialect(dialect, sql);
+
+    let mut rows: Vec<Ranked> = on_pool!(store, pool => {
+        bind_all!(sqlx::query_as::<_, Ranked>(sqlx::AssertSqlSafe(sql.as_str())), &binds)
+            .fetch_all(pool)
+            .await
+    })
+    .map_err(store_problem)?;
+
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = match (more, rows.last()) {
+        (true, Some(last)) => {
+            let value = match order {
+                Order::Relevance => Value::from(last.rank),
+                Order::Field { name, .. } => serde_json::to_value(&last.movie)
+                    .ok()
+                    .and_then(|m| m.get(name).cloned())
+                    .unwrap_or(Value::Null),
+            };
+            Some(encode_cursor(&(value, last.movie.id)))
+        }
+        _ => None,
+    };
+    Ok(Json(Page {
+        items: rows.into_iter().map(|r| r.movie).collect(),
+        next_cursor,
+    }))
+}
+
+fn order_by(sort: &str) -> Result<Order, Problem> {
+    let (descending, name) = match sort.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, sort),
+    };
+    SORTS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|&(name, column, kind)| Order::Field {
+            name,
+            column,
+            kind,
+            descending,
+        })
+        .ok_or_else(|| {
+            let names: Vec<&str> = SORTS.iter().map(|s| s.0).collect();
+            Problem::bad_request(format!(
+                "sort: `{name}` is not a sortable field; use one of {} (prefix `-` for descending)",
+                names.join(", ")
+            ))
+        })
+}
+
+/// Most words a search may have, and its longest text.
+const MAX_WORDS: usize = 16;
+const MAX_QUERY_CHARS: usize = 200;
+
+/// The words of a search: runs of letters and digits, each matched as a prefix.
+pub(crate) fn words(q: &str) -> Result<Vec<String>, Problem> {
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(Problem::bad_request(format!(
+            "q: longer than {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let words: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        return Err(Problem::bad_request(
+            "q: give at least one word of letters or digits",
+        ));
+    }
+    if words.len() > MAX_WORDS {
+        return Err(Problem::bad_request(format!(
+            "q: more than {MAX_WORDS} words"
+        )));
+    }
+    Ok(words)
+}
+
+/// The FROM clause and rank expression of a title search, adding its match. It
+/// must be the first to add binds: its placeholder comes first in the statement.
+fn search(
+    dialect: Dialect,
+    q: &str,
+    binds: &mut Vec<Bind>,
+    clauses: &mut Vec<String>,
+) -> Result<(String, String), Problem> {
+    let words = words(q)?;
+    Ok(match dialect {
+        Dialect::Sqlite => {
+            let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+            binds.push(Bind::Text(query.join(" ")));
+            clauses.push("movies_fts MATCH ?".to_owned());
+            (
+                "movies_fts JOIN movies m ON m.id = movies_fts.rowid".to_owned(),
+                "bm25(movies_fts)".to_owned(),
+            )
+        }
+        Dialect::Postgres => {
+            let query: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+            binds.push(Bind::Text(query.join(" & ")));
+            clauses.push("m.title_search @@ query".to_owned());
+            (
+                "movies m CROSS JOIN to_tsquery('simple', ?) AS query".to_owned(),
+                "(-CAST(ts_rank(m.title_search, query) AS DOUBLE PRECISION))".to_owned(),
+            )
+        }
+    })
+}
+
+/// Adds the condition "after (value, id)" in the order `column` (nulls last), then id.
+fn keyset(
+    column: &str,
+    kind: Kind,
+    descending: bool,
+    value: &Value,
+    id: i64,
+    clauses: &mut Vec<String>,
+    binds: &mut Vec<Bind>,
+) -> Result<(), Problem> {
+    let bad = bad_cursor;
+    if column == "m.id" {
+        clauses.push(if descending { "m.id < ?" } else { "m.id > ?" }.to_owned());
+        binds.push(Bind::Int(id));
+        return Ok(());
+    }
+    if value.is_null() {
+        clauses.push(format!("({column} IS NULL AND m.id > ?)"));
+        binds.push(Bind::Int(id));
+        return Ok(());
+    }
+    let bind = match kind {
+        Kind::Int => Bind::Int(value.as_i64().ok_or_else(bad)?),
+        Kind::Real => Bind::Real(value.as_f64().ok_or_else(bad)?),
+        Kind::Text => Bind::Text(value.as_str().ok_or_else(bad)?.to_owned()),
+    };
+    let op = if descending { "<" } else { ">" };
+    clauses.push(format!(
+        "(({column} IS NOT NULL AND ({column} {op} ? OR ({column} = ? AND m.id > ?))) OR {column} IS NULL)"
+    ));
+    binds.extend([bind.clone(), bind, Bind::Int(id)]);
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! `POST /api/v1/auth/login`: e-mail and password for tokens.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{Auth, TokenResponse, accounts, passwords, unauthorized};
+use crate::extract::ApiJson;
+use crate::problem::Problem;
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// E-mail address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Signs in. An unknown address and a wrong password get the same answer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field missing", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address or for this account", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Accounts are not configured", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn login(
+    Extension(auth): Extension<Auth>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<TokenResponse>, Problem> {
+    auth.tokens()?;
+    auth.limits().attempt_from(&client.ip().to_string())?;
+    let email = body.email.trim().to_lowercase();
+    auth.limits().check_account(&email)?;
+    let found = accounts::find_by_email(auth.store(), &email)
+        .await
+        .map_err(accounts::store_problem)?;
+    let (account, hash) = match found {
+        Some((account, hash)) => (Some(account), hash),
+        None => (None, None),
+    };
+    let valid = passwords::verify(body.password, hash).await;
+    match account {
+        Some(account) if valid => {
+            tracing::info!(user = account.id, "signed in");
+            auth.sign_in(&account, "password").await.map(Json)
+        }
+        _ => {
+            auth.limits().failed(&email);
+            tracing::info!(client = %client.ip(), "sign-in refused");
+            Err(unauthorized(
+                "invalid-credentials",
+                "the e-mail address or the password is wrong",
+            ))
+        }
+    }
+}

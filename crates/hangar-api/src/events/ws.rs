@@ -1,0 +1,98 @@
+//! `GET /api/v1/events/ws?topics=…`: the feed over a WebSocket, one JSON text
+//! message per event ([`FeedEvent`]), pings as heartbeats.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::sse::Feed;
+use super::{FeedEvent, Hub, subscription};
+use crate::auth::Auth;
+use crate::problem::Problem;
+
+/// Largest message a client may send (the feed reads none but close and pong).
+const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
+/// Bytes that may wait unsent to one client before it is cut off.
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+
+/// The feed over a WebSocket. Browsers cannot set headers on a WebSocket, so the
+/// token goes in `access_token`; resume with `last_event_id`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/ws",
+    tag = "events",
+    security(("bearer" = [])),
+    params(
+        ("topics" = String, Query, description = "Comma-separated topics: jobs, pipelines"),
+        ("access_token" = Option<String>, Query, description = "An access token"),
+        ("last_event_id" = Option<i64>, Query, description = "Resume after this event"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol; then one JSON FeedEvent per message", body = FeedEvent),
+        (status = 400, description = "Not a WebSocket request, or unknown topic or parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn events_ws(
+    State(hub): State<Hub>,
+    Extension(auth): Extension<Auth>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, Problem> {
+    let sub = subscription(&auth, &headers, &query).await?;
+    let upgrade = upgrade.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let (start, reset) = hub.subscribe(sub.after, &sub.topics).await.map_err(|e| {
+        tracing::error!(error = %e, "could not read the event log");
+        Problem::internal()
+    })?;
+    let feed = Feed {
+        backlog: start.backlog.into(),
+        live: start.live,
+        topics: sub.topics,
+        last_sent: sub.after.unwrap_or(-1),
+        reset,
+    };
+    let heartbeat = hub.heartbeat();
+    Ok(upgrade
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .on_upgrade(move |socket| serve(socket, feed, heartbeat)))
+}
+
+async fn serve(mut socket: WebSocket, mut feed: Feed, heartbeat: std::time::Duration) {
+    let mut ticker = tokio::time::interval(heartbeat);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            next = feed.next() => {
+                let Some(event) = next else {
+                    let _ = socket.send(Message::Close(Some(CloseFrame {
+                        code: 1013,
+                        reason: "too far behind; reconnect with last_event_id".into(),
+                    }))).await;
+                    return;
+                };
+                let text = serde_json::to_string(&event).unwrap_or_default();
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            _ = ticker.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
