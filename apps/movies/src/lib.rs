@@ -15,6 +15,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_movies"),
     migration!(2, "0002_movie_stats"),
     migration!(3, "0003_movies_search"),
+    migration!(4, "0004_movies_ids_never_reused"),
 ];
 
 /// The movies ETL definition.

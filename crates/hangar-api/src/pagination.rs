@@ -17,7 +17,7 @@ use crate::problem::Problem;
 pub struct Page<T> {
     /// The items of this page, in the requested order.
     pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
+    /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 

@@ -13,6 +13,9 @@ use hangar_store::Store;
 use crate::broker::TestBroker;
 use crate::database::{Backend, QueueBackend, TestDatabase};
 
+/// The token-signing secret test apps run with (tests may sign their own tokens).
+pub const TEST_JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-characters";
+
 /// A full process (api and worker roles) on `127.0.0.1:0`, migrated and ready,
 /// over its own database (and its own broker queues, with RabbitMQ dispatch).
 pub struct TestApp {
@@ -79,6 +82,7 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
     ) -> TestApp {
         let mut config = Config::default();
+        config.auth.jwt_secret = TEST_JWT_SECRET.to_owned();
         if let Some(broker) = &broker {
             config.queue_url = QueueUrl::Amqp(broker.url.clone());
             config.queue.broker_prefix = broker.prefix.clone();

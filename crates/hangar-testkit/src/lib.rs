@@ -26,7 +26,7 @@ mod app;
 mod broker;
 mod database;
 
-pub use app::TestApp;
+pub use app::{TEST_JWT_SECRET, TestApp};
 pub use broker::{AMQP_VAR, TestBroker};
 pub use database::{Backend, POSTGRES_VAR, QueueBackend, STRICT_VAR, TestDatabase, skip};
 

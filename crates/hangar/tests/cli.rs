@@ -256,7 +256,7 @@ fn serve_refuses_a_database_with_pending_migrations() {
 
     let (code, out, _) = run(hangar(dir.path()).arg("migrate"));
     assert_eq!(code, 0);
-    assert!(out.contains("applied 8 migration(s)"), "{out}");
+    assert!(out.contains("applied 9 migration(s)"), "{out}");
     let (mut child, url) = start(dir.path(), &["serve"]);
     wait_ready(&url);
     sigterm(&child);

@@ -13,53 +13,69 @@ use crate::clean::{article_first, slug};
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovieInput {
-    /// Title.
+    /// Title (required on create; cannot be cleared).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 1, max_length = 300)]
     pub title: Option<Option<String>>,
-    /// Release date, `YYYY-MM-DD`.
+    /// Release date, `YYYY-MM-DD`, 1870–2100.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Date)]
     pub release_date: Option<Option<String>>,
     /// MPAA rating.
     #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 200)]
     pub mpaa_rating: Option<Option<String>>,
-    /// Running time in minutes, 1–1000.
+    /// Running time in minutes, 0–1000.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 0, maximum = 1000)]
     pub running_time_min: Option<Option<i64>>,
     /// Distributor.
     #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 200)]
     pub distributor: Option<Option<String>>,
     /// Source of the story.
     #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 200)]
     pub source: Option<Option<String>>,
     /// Major genre.
     #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 200)]
     pub major_genre: Option<Option<String>>,
     /// Creative type.
     #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 200)]
     pub creative_type: Option<Option<String>>,
     /// Director.
     #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 200)]
     pub director: Option<Option<String>>,
     /// US gross, dollars.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 0)]
     pub us_gross: Option<Option<i64>>,
     /// Worldwide gross, dollars.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 0)]
     pub worldwide_gross: Option<Option<i64>>,
     /// US DVD sales, dollars.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 0)]
     pub us_dvd_sales: Option<Option<i64>>,
     /// Production budget, dollars.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 0)]
     pub production_budget: Option<Option<i64>>,
     /// Rotten Tomatoes rating, 0–100.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 0, maximum = 100)]
     pub rotten_tomatoes_rating: Option<Option<i64>>,
     /// IMDb rating, 0–10.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 0, maximum = 10)]
     pub imdb_rating: Option<Option<f64>>,
     /// IMDb votes.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 0)]
     pub imdb_votes: Option<Option<i64>>,
 }
 

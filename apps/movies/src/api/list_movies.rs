@@ -18,7 +18,9 @@ use crate::bind_all;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Words of the title (prefixes match: `star wa`); results by relevance unless `sort` is given.
+    /// Words of the title (prefixes match: `star wa`); results by relevance unless
+    /// `sort` is given. Up to 200 characters, at least one letter or digit.
+    #[param(min_length = 1, max_length = 200, pattern = r"[\p{L}\p{N}]")]
     pub q: Option<String>,
     /// Major genre, exactly (e.g. `Drama`).
     pub genre: Option<String>,
@@ -29,14 +31,20 @@ pub struct ListParams {
     /// Latest release year.
     pub year_max: Option<i32>,
     /// Lowest IMDb rating (0–10).
+    #[param(minimum = 0, maximum = 10)]
     pub rating_min: Option<f64>,
     /// Highest IMDb rating (0–10).
+    #[param(minimum = 0, maximum = 10)]
     pub rating_max: Option<f64>,
     /// A field to sort by, `-` in front for descending: id, title, release_year,
     /// imdb_rating, imdb_votes, rotten_tomatoes_rating, running_time_min, us_gross,
     /// worldwide_gross, production_budget. Films without a value come last.
+    #[param(
+        pattern = r"^-?(id|title|release_year|imdb_rating|imdb_votes|rotten_tomatoes_rating|running_time_min|us_gross|worldwide_gross|production_budget)$"
+    )]
     pub sort: Option<String>,
     /// Films per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -81,15 +89,12 @@ enum Order {
     },
 }
 
-/// Where the previous page ended: its last film's sort value and id.
+/// Where the previous page ended: its last film's sort value and id, or, for a
+/// search by relevance, [`OFFSET`] and the position of the next film.
 type CursorKey = (Value, i64);
 
-#[derive(sqlx::FromRow)]
-struct Ranked {
-    #[sqlx(flatten)]
-    movie: Movie,
-    rank: f64,
-}
+/// Marks a cursor that counts positions.
+const OFFSET: &str = "offset";
 
 /// Lists films.
 #[utoipa::path(
@@ -142,16 +147,16 @@ pub async fn list_movies(
         ),
     };
     filters.apply(&mut clauses, &mut binds)?;
+    let mut offset = 0;
     let order_sql = match order {
+        // Relevance is a float computed per query (and not bit-for-bit the same
+        // in a WHERE clause as in the ORDER BY), so a search pages by position.
         Order::Relevance => {
-            if let Some((value, id)) = after {
-                let rank_after = value.as_f64().ok_or_else(bad_cursor)?;
-                clauses.push(format!("({rank} > ? OR ({rank} = ? AND m.id > ?))"));
-                binds.extend([
-                    Bind::Real(rank_after),
-                    Bind::Real(rank_after),
-                    Bind::Int(id),
-                ]);
+            if let Some((marker, position)) = &after {
+                if marker.as_str() != Some(OFFSET) || *position < 0 {
+                    return Err(bad_cursor());
+                }
+                offset = *position;
             }
             format!("{rank}, m.id")
         }
@@ -162,6 +167,9 @@ pub async fn list_movies(
             descending,
         } => {
             if let Some((value, id)) = after {
+                if value.as_str() == Some(OFFSET) {
+                    return Err(bad_cursor());
+                }
                 keyset(
                     column,
                     kind,
@@ -180,16 +188,19 @@ pub async fn list_movies(
             }
         }
     };
-    let mut sql = format!("SELECT {MOVIE_COLUMNS}, {rank} AS rank FROM {from}");
+    let mut sql = format!("SELECT {MOVIE_COLUMNS} FROM {from}");
     if !clauses.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&clauses.join(" AND "));
     }
-    sql.push_str(&format!(" ORDER BY {order_sql} LIMIT {}", limit + 1));
+    sql.push_str(&format!(
+        " ORDER BY {order_sql} LIMIT {} OFFSET {offset}",
+        limit + 1
+    ));
     let sql = for_dialect(dialect, sql);
 
-    let mut rows: Vec<Ranked> = on_pool!(store, pool => {
-        bind_all!(sqlx::query_as::<_, Ranked>(sqlx::AssertSqlSafe(sql.as_str())), &binds)
+    let mut rows: Vec<Movie> = on_pool!(store, pool => {
+        bind_all!(sqlx::query_as::<_, Movie>(sqlx::AssertSqlSafe(sql.as_str())), &binds)
             .fetch_all(pool)
             .await
     })
@@ -199,19 +210,22 @@ pub async fn list_movies(
     rows.truncate(limit as usize);
     let next_cursor = match (more, rows.last()) {
         (true, Some(last)) => {
-            let value = match order {
-                Order::Relevance => Value::from(last.rank),
-                Order::Field { name, .. } => serde_json::to_value(&last.movie)
-                    .ok()
-                    .and_then(|m| m.get(name).cloned())
-                    .unwrap_or(Value::Null),
+            let key: CursorKey = match order {
+                Order::Relevance => (Value::from(OFFSET), offset + i64::from(limit)),
+                Order::Field { name, .. } => (
+                    serde_json::to_value(last)
+                        .ok()
+                        .and_then(|m| m.get(name).cloned())
+                        .unwrap_or(Value::Null),
+                    last.id,
+                ),
             };
-            Some(encode_cursor(&(value, last.movie.id)))
+            Some(encode_cursor(&key))
         }
         _ => None,
     };
     Ok(Json(Page {
-        items: rows.into_iter().map(|r| r.movie).collect(),
+        items: rows,
         next_cursor,
     }))
 }

@@ -32,8 +32,12 @@ pub struct TopParams {
     /// The metric, highest first: imdb_rating (default), rotten_tomatoes_rating,
     /// imdb_votes, worldwide_gross, us_gross, us_dvd_sales, production_budget,
     /// running_time_min. Films without a value are left out.
+    #[param(
+        pattern = r"^(imdb_rating|rotten_tomatoes_rating|imdb_votes|worldwide_gross|us_gross|us_dvd_sales|production_budget|running_time_min)$"
+    )]
     pub by: Option<String>,
     /// How many, 1–100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
     pub n: Option<u32>,
     /// Major genre, exactly.
     pub genre: Option<String>,

@@ -19,10 +19,13 @@ use crate::problem::Problem;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// E-mail address; it is the sign-in name.
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
     /// Password, 10 to 256 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
-    /// Display name.
+    /// Display name, up to 100 characters.
+    #[schema(max_length = 100)]
     pub name: Option<String>,
 }
 
