@@ -227,6 +227,15 @@ pub async fn event_bounds(store: &Store) -> Result<Option<(i64, i64)>, StoreErro
     Ok(low.zip(high))
 }
 
+/// The highest id of the events published before `before_ms` (0 when none).
+pub async fn last_event_before(store: &Store, before_ms: i64) -> Result<i64, StoreError> {
+    let sql = "SELECT MAX(id) FROM hangar_events WHERE created_at < $1";
+    let last: Option<i64> = on_pool!(store, pool => {
+        sqlx::query_scalar(sql).bind(before_ms).fetch_one(pool).await
+    })?;
+    Ok(last.unwrap_or(0))
+}
+
 /// Deletes events published before `before_ms`; returns how many.
 pub async fn prune_events(store: &Store, before_ms: i64) -> Result<u64, StoreError> {
     let sql = "DELETE FROM hangar_events WHERE created_at < $1";

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hangar_core::clock::{ms, now_ms};
 use hangar_core::config::EventsConfig;
-use hangar_store::events::{event_bounds, prune_events, read_events};
+use hangar_store::events::{event_bounds, last_event_before, prune_events, read_events};
 use hangar_store::{Event, EventLog, Store};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +17,9 @@ use super::FeedEvent;
 const POLL: Duration = Duration::from_millis(250);
 /// Events read per query.
 const PAGE: u32 = 500;
+/// Most events read back for one resuming client; further behind, it is sent a
+/// `reset` instead.
+const MAX_BACKLOG: usize = 10_000;
 /// How often old events are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -30,7 +33,6 @@ struct Inner {
     /// Highest id broadcast so far.
     last: AtomicI64,
     heartbeat: Duration,
-    client_buffer: usize,
 }
 
 impl std::fmt::Debug for Hub {
@@ -59,14 +61,12 @@ impl Hub {
         config: &EventsConfig,
         stop: CancellationToken,
     ) -> Self {
-        let client_buffer = config.client_buffer.max(1) as usize;
-        let (tx, _) = broadcast::channel(client_buffer);
+        let (tx, _) = broadcast::channel(config.client_buffer.max(1) as usize);
         let hub = Hub(Arc::new(Inner {
             store,
             tx,
             last: AtomicI64::new(-1),
             heartbeat: config.heartbeat.get(),
-            client_buffer,
         }));
         tokio::spawn(tail(
             hub.clone(),
@@ -82,9 +82,9 @@ impl Hub {
         self.0.heartbeat
     }
 
-    /// Subscribes, with the events after `after` read back from the log. `None`
-    /// when those events were pruned or are more than a client may be sent at
-    /// once: the client must reload its state (a `reset`).
+    /// Subscribes, with the events after `after` read back from the log. The
+    /// flag is set when those events were pruned or are more than a client is
+    /// sent at once: the client must reload its state (a `reset`).
     pub(crate) async fn subscribe(
         &self,
         after: Option<i64>,
@@ -94,8 +94,14 @@ impl Hub {
         let mut backlog = Vec::new();
         let mut reset = false;
         if let Some(mut after) = after {
-            let first = event_bounds(&self.0.store).await?.map(|(low, _)| low);
-            if first.is_some_and(|low| after < low - 1) {
+            // Events after `after` were published if the log has (or had) higher
+            // ids; they are gone if the log no longer starts right after it.
+            let published = after < self.0.last.load(Ordering::Relaxed);
+            let gone = match event_bounds(&self.0.store).await? {
+                Some((low, _)) => after < low - 1,
+                None => published,
+            };
+            if gone {
                 reset = true;
             } else {
                 loop {
@@ -107,7 +113,7 @@ impl Hub {
                             backlog.push(feed_event(&event));
                         }
                     }
-                    if backlog.len() > self.0.client_buffer {
+                    if backlog.len() > MAX_BACKLOG {
                         backlog.clear();
                         reset = true;
                         break;
@@ -139,13 +145,15 @@ async fn tail(
     stop: CancellationToken,
 ) {
     let inner = &hub.0;
-    // Start at the end of the log: older events are for clients that resume.
+    // Start where the log was when this hub started: older events are for
+    // clients that resume. (The first read may come later than that: the table
+    // may not exist until start-up has migrated the store, and clients connect
+    // as soon as it has.)
+    let started = now_ms();
     loop {
-        match event_bounds(&inner.store).await {
-            Ok(bounds) => {
-                inner
-                    .last
-                    .store(bounds.map_or(0, |(_, high)| high), Ordering::Relaxed);
+        match last_event_before(&inner.store, started).await {
+            Ok(last) => {
+                inner.last.store(last, Ordering::Relaxed);
                 break;
             }
             Err(e) => {
