@@ -4,7 +4,10 @@ CREATE VIRTUAL TABLE movies_fts USING fts5(
     title,
     content = 'movies',
     content_rowid = 'id',
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'unicode61 remove_diacritics 2',
+    -- Every search word is a prefix query; indexes of 2- and 3-character
+    -- prefixes halve their cost.
+    prefix = '2 3'
 );
 
 INSERT INTO movies_fts (movies_fts) VALUES ('rebuild');
