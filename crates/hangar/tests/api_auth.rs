@@ -291,6 +291,15 @@ async fn roles_guard_the_admin_endpoints(backend: Backend) {
         assert_eq!(status, 200, "{path}");
         let (status, _) = get(&app, path, None).await;
         assert_eq!(status, 401, "{path}");
+        // The scheme name is case-insensitive.
+        let response = app
+            .client()
+            .get(app.url(path))
+            .header("authorization", "bearer test-admin-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
     }
 }
 

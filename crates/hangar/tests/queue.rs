@@ -426,5 +426,11 @@ async fn the_admin_api_refuses_callers_without_an_admin_credential() {
         .unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
-    assert!(response.text().await.unwrap().contains("invalid-token"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("urn:hangar:problem:unauthorized")
+    );
 }
