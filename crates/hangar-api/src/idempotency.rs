@@ -3,13 +3,16 @@
 //! the same method, path and body gets the saved response again (with
 //! `Idempotent-Replayed: true`) without running; the same key with a different
 //! request is a 422; a request whose twin is still running is a 409. Keys are
-//! scoped to the caller's credentials and kept for a day.
+//! scoped to the caller's credentials (or, without any, its address) and kept
+//! for a day.
 //!
 //! A response that is not a success is not saved, so a client may fix its request
 //! and retry with the same key.
 
+use std::net::SocketAddr;
+
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -64,13 +67,19 @@ pub(crate) async fn idempotent(
             .into_response();
         }
     };
-    let scope = hex(&Sha256::digest(
-        request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes)
-            .unwrap_or_default(),
-    ));
+    // Keys belong to the caller's credentials, or, for a caller without any,
+    // to its address, so that strangers' keys never meet.
+    let scope = match request.headers().get(header::AUTHORIZATION) {
+        Some(credentials) => hex(&Sha256::digest(credentials.as_bytes())),
+        None => {
+            let address = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default();
+            hex(&Sha256::digest(format!("anonymous {address}")))
+        }
+    };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, config.body_limit).await else {
         return payload_too_large().into_response();

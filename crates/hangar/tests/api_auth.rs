@@ -46,6 +46,24 @@ async fn registration_and_sign_in(backend: Backend) {
     assert_eq!(c.roles, vec![Role::User]);
     assert_eq!(c.exp - c.iat, 15 * 60);
 
+    // A retried registration with its Idempotency-Key gets the first answer, and
+    // creates nothing more.
+    let register = |key: &'static str| {
+        app.client()
+            .post(app.url("/api/v1/auth/register"))
+            .header("idempotency-key", key)
+            .json(&json!({"email": "grace@example.test", "password": "correct horse battery"}))
+            .send()
+    };
+    let first = register("signup-1").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = register("signup-1").await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap()["user"], first["user"]);
+    let other_key = register("signup-2").await.unwrap();
+    assert_eq!(other_key.status(), 409);
     let (status, body) = post(
         &app,
         "/api/v1/auth/register",
