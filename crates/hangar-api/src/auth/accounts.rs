@@ -36,13 +36,18 @@ impl Role {
             .collect()
     }
 
+    /// The role's name: `admin` or `user`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
     fn list(roles: &[Role]) -> String {
         roles
             .iter()
-            .map(|r| match r {
-                Role::Admin => "admin",
-                Role::User => "user",
-            })
+            .map(|r| r.as_str())
             .collect::<Vec<_>>()
             .join(",")
     }

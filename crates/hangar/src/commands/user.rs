@@ -75,10 +75,7 @@ pub(super) fn run(loaded: LoadedConfig, command: UserCommand) -> Result<(), Comm
 fn role_names(roles: &[Role]) -> String {
     roles
         .iter()
-        .map(|r| match r {
-            Role::Admin => "admin",
-            Role::User => "user",
-        })
+        .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(", ")
 }
