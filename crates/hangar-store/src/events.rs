@@ -22,7 +22,7 @@ use hangar_core::clock::now_ms;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::placeholders::{anonymous, for_dialect};
-use crate::{Pool, Store, StoreError, on_pool};
+use crate::{Dialect, Store, StoreError, on_pool};
 
 /// Key of the PostgreSQL advisory lock that orders event inserts ("events").
 const EVENTS_LOCK: i64 = 0x6576_656e_7473;
@@ -173,26 +173,17 @@ async fn insert(store: &Store, batch: &[NewEvent]) -> Result<(), StoreError> {
             anonymous(batch.len(), 4)
         ),
     );
-    let sql = sqlx::AssertSqlSafe(sql);
-    match store.writer() {
-        Pool::Sqlite(pool) => {
-            let mut query = sqlx::query(sql);
-            for e in batch {
-                query = query
-                    .bind(e.topic)
-                    .bind(e.kind)
-                    .bind(&e.data)
-                    .bind(e.created_at);
-            }
-            query.execute(pool).await?;
-        }
-        Pool::Postgres(pool) => {
+    let postgres = store.dialect() == Dialect::Postgres;
+    on_pool!(store.writer(), pool => {
+        async {
             let mut tx = pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(EVENTS_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            let mut query = sqlx::query(sql);
+            if postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(EVENTS_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
             for e in batch {
                 query = query
                     .bind(e.topic)
@@ -201,9 +192,10 @@ async fn insert(store: &Store, batch: &[NewEvent]) -> Result<(), StoreError> {
                     .bind(e.created_at);
             }
             query.execute(&mut *tx).await?;
-            tx.commit().await?;
+            tx.commit().await
         }
-    }
+        .await
+    })?;
     Ok(())
 }
 
