@@ -23,8 +23,6 @@ mod hub;
 mod sse;
 mod ws;
 
-use std::collections::HashMap;
-
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -67,21 +65,24 @@ pub(crate) struct Subscription {
     after: Option<i64>,
 }
 
-/// Checks the query (`topics`, `access_token`, `last_event_id`) and the caller.
+/// The query of both feed endpoints; any other parameter is a 400 naming it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FeedParams {
+    topics: Option<String>,
+    access_token: Option<String>,
+    last_event_id: Option<String>,
+}
+
+/// Checks the query and the caller.
 pub(crate) async fn subscription(
     auth: &Auth,
     headers: &HeaderMap,
-    query: &HashMap<String, String>,
+    query: &FeedParams,
 ) -> Result<Subscription, Problem> {
-    const PARAMS: [&str; 3] = ["topics", "access_token", "last_event_id"];
-    if let Some(unknown) = query.keys().find(|k| !PARAMS.contains(&k.as_str())) {
-        return Err(Problem::bad_request(format!(
-            "unknown query parameter `{unknown}`; expected {}",
-            PARAMS.join(", ")
-        )));
-    }
     let topics: Vec<String> = query
-        .get("topics")
+        .topics
+        .as_ref()
         .map(|t| {
             t.split(',')
                 .map(|s| s.trim().to_owned())
@@ -101,7 +102,7 @@ pub(crate) async fn subscription(
             TOPICS.join(", ")
         )));
     }
-    let caller = match query.get("access_token") {
+    let caller = match &query.access_token {
         Some(token) => auth.authenticate(token).await?,
         None => auth.caller(headers).await?,
     };
@@ -112,7 +113,7 @@ pub(crate) async fn subscription(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .or_else(|| query.get("last_event_id").cloned());
+        .or_else(|| query.last_event_id.clone());
     let after = raw_after
         .map(|raw| {
             raw.trim()

@@ -1,10 +1,9 @@
 //! `GET /api/v1/events?topics=…`: the feed as Server-Sent Events.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +15,9 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::hub::{Start, feed_event};
-use super::{FeedEvent, Hub, subscription};
+use super::{FeedEvent, FeedParams, Hub, subscription};
 use crate::auth::Auth;
+use crate::extract::ApiQuery;
 use crate::problem::Problem;
 
 /// Streams events of the topics asked for. Sends `Last-Event-ID` (or
@@ -44,7 +44,7 @@ pub async fn events(
     State(hub): State<Hub>,
     Extension(auth): Extension<Auth>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<FeedParams>,
 ) -> Result<Response, Problem> {
     let sub = subscription(&auth, &headers, &query).await?;
     let (start, reset) = hub.subscribe(sub.after, &sub.topics).await.map_err(|e| {

@@ -1,17 +1,16 @@
 //! `GET /api/v1/events/ws?topics=…`: the feed over a WebSocket, one JSON text
 //! message per event ([`FeedEvent`]), pings as heartbeats.
 
-use std::collections::HashMap;
-
 use axum::Extension;
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::sse::Feed;
-use super::{FeedEvent, Hub, subscription};
+use super::{FeedEvent, FeedParams, Hub, subscription};
 use crate::auth::Auth;
+use crate::extract::ApiQuery;
 use crate::problem::Problem;
 
 /// Largest message a client may send (the feed reads none but close and pong).
@@ -42,7 +41,7 @@ pub async fn events_ws(
     State(hub): State<Hub>,
     Extension(auth): Extension<Auth>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<FeedParams>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
     let sub = subscription(&auth, &headers, &query).await?;
