@@ -1,10 +1,12 @@
 //! The movies app: the portfolio system's movie data (vega-datasets' `movies.json`).
 //! It plugs into the platform through [`hangar_app::App`]: the movies tables, and
 //! the `movies_etl` pipeline with its `movies.clean` transform, and the movies API
-//! (search, filters, top-N, stats; admin writes).
+//! (search, filters, top-N, stats; admin writes), and the `movies` command of
+//! the live terminal.
 
 pub mod api;
 pub mod clean;
+pub mod terminal;
 
 use hangar_app::{App, AppContext};
 use hangar_pipeline::{PipelineError, PipelineRegistry};
@@ -36,6 +38,14 @@ impl App for Movies {
 
     fn routes(&self, ctx: &AppContext) -> OpenApiRouter {
         api::routes(ctx.store.clone())
+    }
+
+    fn terminal(
+        &self,
+        ctx: &AppContext,
+        commands: &mut hangar_terminal::Registry,
+    ) -> Result<(), hangar_terminal::RegistryError> {
+        commands.register(terminal::MoviesCommand(ctx.store.clone()))
     }
 
     fn pipelines(

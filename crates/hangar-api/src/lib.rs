@@ -3,7 +3,8 @@
 //! middleware stack (request ids, request span and log line, HTTP metrics, timeout,
 //! panic capture, body limit, CORS, security headers, `Idempotency-Key`),
 //! accounts and authentication, the OpenAPI document and its docs UI, the realtime
-//! event feed, and the HTTP server with its graceful shutdown.
+//! event feed, the live terminal's WebSocket, the site description and the web
+//! UI's files, and the HTTP server with its graceful shutdown.
 
 pub mod auth;
 pub mod events;
@@ -19,6 +20,9 @@ pub mod pipelines;
 mod problem;
 mod router;
 mod server;
+pub mod site;
+pub mod terminal;
+mod web;
 
 pub use auth::{Admin, Auth, Caller, User};
 pub use events::Hub;
@@ -30,6 +34,9 @@ pub use pagination::{Page, bad_cursor, decode_cursor, encode_cursor};
 pub use problem::Problem;
 pub use router::{RouterParts, build_router};
 pub use server::{ServeError, serve};
+pub use site::{Site, SiteError};
+pub use terminal::TerminalService;
+pub use web::WebUi;
 
 use hangar_store::{Migration, MigrationSet, migration};
 

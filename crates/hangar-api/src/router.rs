@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Extension, Router};
 use prometheus_client::registry::Registry;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -26,6 +26,7 @@ use crate::metrics::{HttpMetrics, metrics};
 use crate::observe::observe;
 use crate::openapi::{DOCS_PATH, OPENAPI_PATH};
 use crate::problem::Problem;
+use crate::web::{self, WebUi};
 
 /// Everything the router is built from.
 pub struct RouterParts {
@@ -47,6 +48,8 @@ pub struct RouterParts {
     pub idempotency: Idempotency,
     /// Origins allowed cross-origin (`http.cors_origins`).
     pub cors_origins: String,
+    /// The web UI, served for every path no route takes.
+    pub web: WebUi,
 }
 
 /// Builds the api role's router.
@@ -72,7 +75,7 @@ pub fn build_router(parts: RouterParts) -> Router {
         .merge(api_routes)
         .merge(parts.other_routes)
         .merge(docs)
-        .fallback(not_found)
+        .fallback_service(any(web::fallback).with_state(parts.web))
         // Innermost first: the body limit applies to extractors; replays of
         // Idempotency-Key requests need the migrated store, so the gate (holding
         // back app routes during start-up) is outside them; the timeout bounds the
@@ -152,10 +155,6 @@ fn cors(origins: &str) -> Option<CorsLayer> {
             ])
             .max_age(Duration::from_secs(3600)),
     )
-}
-
-async fn not_found(uri: Uri) -> Problem {
-    Problem::not_found(uri.path())
 }
 
 /// Paths of the platform's own endpoints, which answer from the first instant.

@@ -14,8 +14,9 @@
 //! | [`App::routes`] | an axum router merged into the api role under `/api/v1/…` | `hangar up`, `hangar serve` |
 //! | [`App::jobs`] | job handlers ([`hangar_queue::Job`]) the workers run | `hangar up`, `hangar worker` |
 //! | [`App::pipelines`] | pipeline definitions and the operators (transforms) they use | every role |
+//! | [`App::terminal`] | read-only commands of the live terminal ([`hangar_terminal::Command`]) | the api role |
 //!
-//! Each later plug point (terminal commands, ingest streams) is added here as a method with a default, so existing apps keep
+//! Each later plug point (ingest streams) is added here as a method with a default, so existing apps keep
 //! compiling and only the apps that use it implement it.
 //!
 //! ```ignore
@@ -39,6 +40,7 @@ use hangar_core::Config;
 use hangar_pipeline::{PipelineError, PipelineRegistry};
 use hangar_queue::{JobRegistry, Queue, QueueError};
 use hangar_store::{Migration, MigrationSet, Store};
+use hangar_terminal::RegistryError;
 use utoipa_axum::router::OpenApiRouter;
 
 /// What the platform hands an app when it asks for its contributions.
@@ -85,6 +87,18 @@ pub trait App: Send + Sync + 'static {
         pipelines: &mut PipelineRegistry,
     ) -> Result<(), PipelineError> {
         let _ = (ctx, pipelines);
+        Ok(())
+    }
+
+    /// Adds the app's commands to the live terminal. They must be read-only
+    /// queries and bound what they return by `Call::max_rows`; names must be
+    /// unique across apps (use the app's name). Default: none.
+    fn terminal(
+        &self,
+        ctx: &AppContext,
+        commands: &mut hangar_terminal::Registry,
+    ) -> Result<(), RegistryError> {
+        let _ = (ctx, commands);
         Ok(())
     }
 }
@@ -140,6 +154,18 @@ impl Apps {
                 migrations: app.migrations(),
             }))
             .collect()
+    }
+
+    /// Every app's terminal commands added to `commands`.
+    pub fn terminal(
+        &self,
+        ctx: &AppContext,
+        commands: &mut hangar_terminal::Registry,
+    ) -> Result<(), RegistryError> {
+        for app in &self.0 {
+            app.terminal(ctx, commands)?;
+        }
+        Ok(())
     }
 
     /// Every app's job handlers in one registry.

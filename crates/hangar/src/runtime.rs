@@ -8,7 +8,8 @@ use std::sync::Arc;
 use axum::Router;
 use hangar_api::auth::AuthConfigError;
 use hangar_api::{
-    Auth, HttpMetrics, Hub, Idempotency, Readiness, RouterParts, ServeError, build_router, serve,
+    Auth, HttpMetrics, Hub, Idempotency, Readiness, RouterParts, ServeError, Site, SiteError,
+    TerminalService, WebUi, build_router, serve,
 };
 use hangar_app::{AppContext, AppError, Apps};
 use hangar_core::health::{ReadinessCheck, StartupGate};
@@ -18,6 +19,7 @@ use hangar_pipeline::operator::Limits;
 use hangar_pipeline::{EngineOptions, PipelineError, PipelineRegistry, Pipelines, TaskJob};
 use hangar_queue::{MaintenanceOptions, Queue, QueueError, QueueMetrics, Worker, WorkerOptions};
 use hangar_store::{EventLog, MigrationSet, MigrationState, Store, StoreError};
+use hangar_terminal::{Registry as TerminalRegistry, RegistryError, Terminal};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -66,6 +68,12 @@ pub enum RunError {
     /// A pipeline definition is invalid, or pipelines could not be loaded.
     #[error(transparent)]
     Pipelines(#[from] PipelineError),
+    /// The site file cannot be read or is invalid.
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    /// A terminal command cannot be registered.
+    #[error(transparent)]
+    Terminal(#[from] RegistryError),
     /// Migrations are pending and the role may not apply them.
     #[error(
         "the database schema is behind this build ({} pending: {}); run `hangar migrate` \
@@ -98,6 +106,8 @@ impl RunError {
             self,
             RunError::Apps(_)
                 | RunError::Auth(_)
+                | RunError::Site(_)
+                | RunError::Terminal(_)
                 | RunError::Pipelines(
                     PipelineError::Definition(_)
                         | PipelineError::Duplicate { .. }
@@ -174,10 +184,31 @@ pub fn start(
     let auth = Auth::new(&config.auth, &config.api.admin_token, store.clone())?;
     let (api_routes, other_routes) = if roles.api {
         let hub = Hub::start(store.clone(), &events, &config.events, queue_stop.clone());
+        let site = Site::load(&config.site.file)?.map(Arc::new);
+        let mut api_routes = apps
+            .routes(&ctx)
+            .merge(hangar_api::auth::routes())
+            .merge(hangar_api::events::routes(hub))
+            .merge(hangar_api::site::routes(site.clone()));
+        if config.terminal.enabled {
+            let mut commands = TerminalRegistry::new();
+            commands.register(hangar_api::terminal::PipelinesCommand(pipelines.clone()))?;
+            apps.terminal(&ctx, &mut commands)?;
+            let terminal = Terminal {
+                registry: commands,
+                limits: hangar_api::terminal::limits(&config.terminal),
+                about: site
+                    .as_deref()
+                    .map_or_else(hangar_api::site::anonymous_about, Site::about),
+                host: "hangar".to_owned(),
+            };
+            api_routes = api_routes.merge(hangar_api::terminal::routes(TerminalService::new(
+                &config.terminal,
+                terminal,
+            )));
+        }
         (
-            apps.routes(&ctx)
-                .merge(hangar_api::auth::routes())
-                .merge(hangar_api::events::routes(hub)),
+            api_routes,
             hangar_api::jobs::routes(queue.clone())
                 .merge(hangar_api::pipelines::routes(pipelines.clone())),
         )
@@ -200,6 +231,7 @@ pub fn start(
             body_limit: usize::try_from(config.http.body_limit).unwrap_or(usize::MAX),
         },
         cors_origins: config.http.cors_origins.clone(),
+        web: WebUi::new(if roles.api { &config.http.web_dir } else { "" }),
     });
     let sets = migration_sets(apps);
     let (task_store, task_queue, task_pipelines) =

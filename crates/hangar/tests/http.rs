@@ -36,7 +36,7 @@ async fn unknown_paths_get_a_problem_document(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let response = app.get("/no/such/thing").await;
+    let response = app.get("/api/no/such/thing").await;
     assert_eq!(response.status(), 404);
     assert_eq!(
         response.headers()["content-type"],
@@ -45,7 +45,12 @@ async fn unknown_paths_get_a_problem_document(backend: Backend) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["type"], "urn:hangar:problem:not-found");
     assert_eq!(body["status"], 404);
-    assert_eq!(body["detail"], "no resource at /no/such/thing");
+    assert_eq!(body["detail"], "no resource at /api/no/such/thing");
+    // Other paths belong to the web interface, which this test server has not got.
+    let response = app.get("/no/such/thing").await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "urn:hangar:problem:web-ui-not-built");
 }
 
 async fn request_ids_are_echoed_or_generated(backend: Backend) {

@@ -111,6 +111,11 @@ pub async fn list_movies(
     State(store): State<Store>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Page<Movie>>, Problem> {
+    page(&store, params).await.map(Json)
+}
+
+/// A page of films: the list's and the terminal's search.
+pub(crate) async fn page(store: &Store, params: ListParams) -> Result<Page<Movie>, Problem> {
     let limit = params.limit.unwrap_or(20);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Problem::bad_request(format!(
@@ -224,10 +229,10 @@ pub async fn list_movies(
         }
         _ => None,
     };
-    Ok(Json(Page {
+    Ok(Page {
         items: rows,
         next_cursor,
-    }))
+    })
 }
 
 fn order_by(sort: &str) -> Result<Order, Problem> {

@@ -12,12 +12,12 @@
 
 mod create_movie;
 mod delete_movie;
-mod get_movie;
+pub(crate) mod get_movie;
 mod input;
-mod list_movies;
+pub(crate) mod list_movies;
 pub mod model;
-mod movie_stats;
-mod top_movies;
+pub(crate) mod movie_stats;
+pub(crate) mod top_movies;
 mod update_movie;
 
 use hangar_api::Problem;

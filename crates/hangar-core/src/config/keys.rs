@@ -100,6 +100,11 @@ pub const KEYS: &[KeySpec] = &[
         ValueKind::Text,
         "origins allowed cross-origin, comma-separated, or *",
     ),
+    key(
+        "http.web_dir",
+        ValueKind::Text,
+        "directory of the built web UI served at /; empty: none",
+    ),
     KeySpec {
         secret: Secret::Whole,
         ..key(
@@ -276,6 +281,91 @@ pub const KEYS: &[KeySpec] = &[
         "pipeline.max_input_bytes",
         ValueKind::Integer,
         "largest file or HTTP body an extract reads",
+    ),
+    key(
+        "site.file",
+        ValueKind::Text,
+        "TOML file describing the site's owner and projects",
+    ),
+    key(
+        "terminal.enabled",
+        ValueKind::Boolean,
+        "serve the live terminal",
+    ),
+    key(
+        "terminal.max_sessions",
+        ValueKind::Integer,
+        "terminal sessions open at once, in all",
+    ),
+    key(
+        "terminal.max_sessions_per_ip",
+        ValueKind::Integer,
+        "terminal sessions open at once from one address",
+    ),
+    key(
+        "terminal.allowed_origins",
+        ValueKind::Text,
+        "origins that may open the terminal; empty: the server's own",
+    ),
+    key(
+        "terminal.commands_per_minute",
+        ValueKind::Integer,
+        "commands a session may send per minute",
+    ),
+    key(
+        "terminal.command_burst",
+        ValueKind::Integer,
+        "commands that may come at once before the rate applies",
+    ),
+    key(
+        "terminal.max_line",
+        ValueKind::Integer,
+        "longest terminal line, in bytes",
+    ),
+    key(
+        "terminal.max_command_output",
+        ValueKind::Integer,
+        "most bytes one terminal command prints",
+    ),
+    key(
+        "terminal.max_session_output",
+        ValueKind::Integer,
+        "most bytes one terminal session receives",
+    ),
+    key(
+        "terminal.command_timeout",
+        ValueKind::Text,
+        "longest a terminal command may run",
+    ),
+    key(
+        "terminal.idle_timeout",
+        ValueKind::Text,
+        "a silent terminal session is closed after this",
+    ),
+    key(
+        "terminal.max_session",
+        ValueKind::Text,
+        "longest a terminal session may last",
+    ),
+    key(
+        "terminal.max_message",
+        ValueKind::Integer,
+        "largest WebSocket message a terminal client may send",
+    ),
+    key(
+        "terminal.write_buffer",
+        ValueKind::Integer,
+        "bytes that may wait unsent to a terminal client",
+    ),
+    key(
+        "terminal.max_rows",
+        ValueKind::Integer,
+        "most rows a terminal query returns",
+    ),
+    key(
+        "terminal.history",
+        ValueKind::Integer,
+        "lines kept in a terminal session's history",
     ),
     key(
         "log.level",

@@ -46,6 +46,10 @@ pub struct Config {
     pub queue: QueueConfig,
     /// Pipelines.
     pub pipeline: PipelineConfig,
+    /// What the site says about its owner.
+    pub site: SiteConfig,
+    /// The live terminal and its limits.
+    pub terminal: TerminalConfig,
     /// Log level and format.
     pub log: LogConfig,
 }
@@ -65,6 +69,9 @@ pub struct HttpConfig {
     /// Origins allowed to call the API from a browser (CORS), comma-separated, or
     /// `*` for any; empty: no cross-origin access.
     pub cors_origins: String,
+    /// Directory of the built web UI (`web/dist`), served at `/`; read from disk
+    /// at each request. Empty: no web UI.
+    pub web_dir: String,
 }
 
 impl Default for HttpConfig {
@@ -75,6 +82,7 @@ impl Default for HttpConfig {
             shutdown_timeout: HumanDuration::secs(30),
             body_limit: 1024 * 1024,
             cors_origins: String::new(),
+            web_dir: "web/dist".to_owned(),
         }
     }
 }
@@ -156,6 +164,85 @@ impl Default for OidcConfig {
             client_secret: String::new(),
             redirect_url: String::new(),
             scopes: "openid email profile".to_owned(),
+        }
+    }
+}
+
+/// `[site]`: who the site belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteConfig {
+    /// A TOML file describing the owner and their projects, served at
+    /// `/api/v1/site` and read at start. Empty: the site has no owner page.
+    pub file: String,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        Self {
+            file: "site.toml".to_owned(),
+        }
+    }
+}
+
+/// `[terminal]`: the live terminal at `/api/v1/terminal/ws` and its limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TerminalConfig {
+    /// Whether the terminal is served.
+    pub enabled: bool,
+    /// Sessions open at once, in all (per api process).
+    pub max_sessions: u32,
+    /// Sessions open at once from one client address.
+    pub max_sessions_per_ip: u32,
+    /// Origins a browser may open the terminal from, comma-separated; empty: the
+    /// server's own origin (the `Host` the request was sent to).
+    pub allowed_origins: String,
+    /// Commands (and completions) a session may send per minute, on average.
+    pub commands_per_minute: u32,
+    /// Commands that may come at once before the rate applies.
+    pub command_burst: u32,
+    /// Longest line, in bytes.
+    pub max_line: u32,
+    /// Most bytes one command prints; the rest is cut with a notice.
+    pub max_command_output: u32,
+    /// Most bytes one session receives; then it is closed.
+    pub max_session_output: u64,
+    /// Longest a command may run.
+    pub command_timeout: HumanDuration,
+    /// A session that sends nothing for this long is closed.
+    pub idle_timeout: HumanDuration,
+    /// Longest a session may last.
+    pub max_session: HumanDuration,
+    /// Largest WebSocket message (and frame) a client may send, in bytes.
+    pub max_message: u32,
+    /// Bytes that may wait unsent to a client before its session is closed.
+    pub write_buffer: u32,
+    /// Most rows any query returns.
+    pub max_rows: u32,
+    /// Lines kept in a session's history.
+    pub history: u32,
+}
+
+impl Default for TerminalConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_sessions: 256,
+            max_sessions_per_ip: 8,
+            allowed_origins: String::new(),
+            commands_per_minute: 120,
+            command_burst: 20,
+            max_line: 1024,
+            max_command_output: 256 * 1024,
+            max_session_output: 16 * 1024 * 1024,
+            command_timeout: HumanDuration::secs(5),
+            idle_timeout: HumanDuration::secs(15 * 60),
+            max_session: HumanDuration::secs(2 * 3600),
+            max_message: 4096,
+            write_buffer: 256 * 1024,
+            max_rows: 100,
+            history: 200,
         }
     }
 }
