@@ -1,5 +1,6 @@
 //! The floor every Hangar box stands on: configuration, telemetry (logs and the
-//! metrics registry), shutdown, retry backoff and readiness checks.
+//! metrics registry), shutdown, retry backoff, readiness checks, and the
+//! "did you mean" of error messages.
 //!
 //! Nothing here knows about HTTP, SQL or a broker. Higher crates (store, queue,
 //! api, apps) take what they need from here; this crate depends on none of them.
@@ -10,6 +11,7 @@ pub mod config;
 pub mod health;
 pub mod host;
 pub mod shutdown;
+pub mod spelling;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError, LoadedConfig};

@@ -373,30 +373,7 @@ fn shorten(text: &str) -> String {
 
 /// The candidate within two edits of `word`, if there is one.
 pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    if word.chars().count() > 40 {
-        return None;
-    }
-    candidates
-        .iter()
-        .map(|c| (edit_distance(word, c), *c))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
+    hangar_core::spelling::closest(word, candidates.iter().copied(), 2)
 }
 
 #[cfg(test)]
@@ -539,8 +516,7 @@ mod tests {
     }
 
     #[test]
-    fn distance() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    fn suggestions() {
         assert_eq!(closest("hlep", &["help", "history"]), Some("help"));
         assert_eq!(closest("zzzz", &["help"]), None);
     }

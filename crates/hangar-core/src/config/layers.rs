@@ -238,27 +238,8 @@ fn read_env(
 
 /// The known variable nearest to `var` by edit distance, if it is plausibly a typo.
 fn closest_var(var: &str) -> Option<String> {
-    KEYS.iter()
-        .map(|spec| env_var_name(spec.key))
-        .map(|known| (edit_distance(var, &known), known))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, known)| known)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
+    let known: Vec<String> = KEYS.iter().map(|spec| env_var_name(spec.key)).collect();
+    crate::spelling::closest(var, known.iter().map(String::as_str), 3).map(str::to_owned)
 }
 
 impl Config {
