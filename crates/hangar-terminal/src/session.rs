@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hangar_core::config::HumanDuration;
 use tokio::time::Instant;
 
 use crate::builtins::{self, Context};
@@ -334,7 +335,7 @@ impl Session {
                 let limit = self.terminal.limits.command_timeout;
                 let message = format!(
                     "the command ran longer than {} (terminal.command_timeout) and was stopped",
-                    human(limit)
+                    HumanDuration::new(limit)
                 );
                 self.log_timed(line, "timeout", &message, elapsed);
                 replies.push(ServerMessage::Error { message });
@@ -523,12 +524,4 @@ fn escaped(line: &str) -> String {
         out.push('…');
     }
     out
-}
-
-fn human(d: Duration) -> String {
-    if d.as_millis().is_multiple_of(1000) {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
 }

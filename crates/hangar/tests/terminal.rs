@@ -356,7 +356,7 @@ async fn time_limits_idle_session_and_command() {
     let mut term = Term::open(&app).await;
     assert_eq!(
         term.closed_reason().await,
-        "closed after 0s without input (terminal.idle_timeout)"
+        "closed after 300ms without input (terminal.idle_timeout)"
     );
 
     let app = spawn(|c| c.terminal.max_session = HumanDuration::millis(600)).await;
@@ -382,7 +382,7 @@ async fn time_limits_idle_session_and_command() {
     let (_, error, _) = term.run("movies stats").await;
     assert_eq!(
         error.unwrap(),
-        "the command ran longer than 0s (terminal.command_timeout) and was stopped"
+        "the command ran longer than 0ms (terminal.command_timeout) and was stopped"
     );
     // Built-ins do not wait and are not cut off.
     let (text, error, _) = term.run("whoami").await;

@@ -11,6 +11,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use hangar_core::config::HumanDuration;
 use hangar_terminal::{
     ClientMessage, Outcome, Running, ServerMessage, Session, SessionInfo, SessionPermit,
     SessionRefused, Step,
@@ -130,13 +131,13 @@ async fn serve(
             () = tokio::time::sleep_until(ends_at) => {
                 break end(&mut session, &mut tx, format!(
                     "the session reached its maximum length of {} (terminal.max_session); reconnect to go on",
-                    minutes(service.max_session)
+                    HumanDuration::new(service.max_session)
                 )).await;
             }
             () = tokio::time::sleep_until(idle_at), if running.is_none() => {
                 break end(&mut session, &mut tx, format!(
                     "closed after {} without input (terminal.idle_timeout)",
-                    minutes(service.idle_timeout)
+                    HumanDuration::new(service.idle_timeout)
                 )).await;
             }
             outcome = run(&mut running), if running.is_some() => {
@@ -232,14 +233,5 @@ async fn close(tx: &mut Sink, code: u16, reason: &str) -> Result<(), ()> {
     match tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Close(Some(frame)))).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
-    }
-}
-
-fn minutes(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s >= 3600 && s.is_multiple_of(3600) => format!("{}h", s / 3600),
-        s if s >= 60 && s.is_multiple_of(60) => format!("{}m", s / 60),
-        s => format!("{s}s"),
     }
 }
