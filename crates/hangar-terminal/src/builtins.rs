@@ -1,6 +1,8 @@
 //! The commands every terminal has: `help`, `clear`, `history`, `about`,
 //! `whoami`. They read the session's own state, so the session runs them itself.
 
+use std::collections::VecDeque;
+
 use crate::output::{Block, Line, Output, Style};
 use crate::parse::Invocation;
 use crate::registry::{Registry, SessionInfo};
@@ -61,7 +63,7 @@ pub(crate) static BUILTINS: [&Spec; 5] = [&HELP, &CLEAR, &HISTORY, &ABOUT, &WHOA
 /// What a built-in needs from its session.
 pub(crate) struct Context<'a> {
     pub registry: &'a Registry,
-    pub history: &'a [String],
+    pub history: &'a VecDeque<String>,
     pub session: &'a SessionInfo,
     pub about: &'a Output,
 }

@@ -42,6 +42,9 @@ pub enum Step {
     /// Run this command (under `limits.command_timeout`, cancelled on `cancel`),
     /// then pass its outcome to [`Session::finish`].
     Run(Running),
+    /// The client asked to stop the running command: if one runs, pass
+    /// [`Outcome::Cancelled`] to [`Session::finish`].
+    Cancel,
 }
 
 /// A command to run.
@@ -148,7 +151,7 @@ impl Session {
                 self.cols = usize::from(cols).clamp(20, 500);
                 Step::Reply(Vec::new())
             }
-            ClientMessage::Cancel => Step::Reply(Vec::new()),
+            ClientMessage::Cancel => Step::Cancel,
             ClientMessage::Complete { line } => Step::Reply(self.complete(&line, now)),
             ClientMessage::Run { line } => self.run(line, now),
         }
@@ -214,7 +217,7 @@ impl Session {
                 line.len(),
                 limits.max_line
             );
-            self.log(&line, "refused", &message);
+            self.log(&line, "refused", &message, None);
             return Step::Reply(self.refuse(message));
         }
         if let Err(wait) = self.bucket.take(now) {
@@ -224,13 +227,13 @@ impl Session {
                 limits.commands_per_minute,
                 wait.as_secs_f64().ceil().min(3600.0)
             );
-            self.log(&line, "refused", &message);
+            self.log(&line, "refused", &message, None);
             return Step::Reply(self.refuse(message));
         }
         let words = match lex::split(&line) {
             Ok(words) => words,
             Err(e) => {
-                self.log(&line, "invalid", &e.to_string());
+                self.log(&line, "invalid", &e.to_string(), None);
                 self.caret(&mut replies, &line, e.column());
                 replies.push(ServerMessage::Error {
                     message: e.to_string(),
@@ -248,7 +251,7 @@ impl Session {
         let invocation = match parse::parse(&words, |name| registry.spec(name), &registry.names()) {
             Ok(invocation) => invocation,
             Err(e) => {
-                self.log(&line, "usage", &e.message);
+                self.log(&line, "usage", &e.message, None);
                 self.usage_error(&mut replies, &line, e);
                 self.ready(&mut replies);
                 return Step::Reply(replies);
@@ -256,7 +259,7 @@ impl Session {
         };
         if invocation.help {
             let out = builtins::help(Some(invocation.command), invocation.sub, registry);
-            self.log(&line, "ok", "help");
+            self.log(&line, "ok", "help", None);
             self.show(&mut replies, out);
             self.ready(&mut replies);
             return Step::Reply(replies);
@@ -277,17 +280,16 @@ impl Session {
                 })
             }
             Some(Entry::Builtin(_)) => {
-                let history: Vec<String> = self.history.iter().cloned().collect();
                 let out = builtins::run(
                     &invocation,
                     &Context {
                         registry: &self.terminal.registry,
-                        history: &history,
+                        history: &self.history,
                         session: &self.info,
                         about: &self.terminal.about,
                     },
                 );
-                self.log(&line, "ok", "");
+                self.log(&line, "ok", "", None);
                 self.show(&mut replies, out);
                 self.ready(&mut replies);
                 Step::Reply(replies)
@@ -309,11 +311,11 @@ impl Session {
         let line = &running.line;
         match outcome {
             Outcome::Done(Ok(out)) => {
-                self.log_timed(line, "ok", "", elapsed);
+                self.log(line, "ok", "", Some(elapsed));
                 self.show(&mut replies, out);
             }
             Outcome::Done(Err(CommandError::User(message))) => {
-                self.log_timed(line, "failed", &message, elapsed);
+                self.log(line, "failed", &message, Some(elapsed));
                 replies.push(ServerMessage::Error { message });
             }
             Outcome::Done(Err(CommandError::Internal(detail))) => {
@@ -337,11 +339,11 @@ impl Session {
                     "the command ran longer than {} (terminal.command_timeout) and was stopped",
                     HumanDuration::new(limit)
                 );
-                self.log_timed(line, "timeout", &message, elapsed);
+                self.log(line, "timeout", &message, Some(elapsed));
                 replies.push(ServerMessage::Error { message });
             }
             Outcome::Cancelled => {
-                self.log_timed(line, "cancelled", "", elapsed);
+                self.log(line, "cancelled", "", Some(elapsed));
                 self.print(&mut replies, "^C\r\n".to_owned());
             }
         }
@@ -354,6 +356,7 @@ impl Session {
     pub async fn drive(&mut self, text: &str) -> Vec<ServerMessage> {
         match self.receive(text, Instant::now()) {
             Step::Reply(replies) => replies,
+            Step::Cancel => Vec::new(),
             Step::Run(mut running) => {
                 let limit = self.terminal.limits.command_timeout;
                 let outcome = match tokio::time::timeout(limit, &mut running.future).await {
@@ -487,7 +490,8 @@ impl Session {
         }
     }
 
-    fn log(&self, line: &str, outcome: &str, detail: &str) {
+    /// Logs a line and how it ended; `elapsed` for commands that ran.
+    fn log(&self, line: &str, outcome: &str, detail: &str, elapsed: Option<Duration>) {
         tracing::info!(
             session = %self.info.id,
             client = %self.info.client,
@@ -495,19 +499,7 @@ impl Session {
             line = %escaped(line),
             outcome,
             detail,
-            "terminal command"
-        );
-    }
-
-    fn log_timed(&self, line: &str, outcome: &str, detail: &str, elapsed: Duration) {
-        tracing::info!(
-            session = %self.info.id,
-            client = %self.info.client,
-            user = self.info.user.as_deref().unwrap_or(""),
-            line = %escaped(line),
-            outcome,
-            detail,
-            duration_ms = elapsed.as_millis() as u64,
+            duration_ms = elapsed.map(|d| d.as_millis() as u64),
             "terminal command"
         );
     }

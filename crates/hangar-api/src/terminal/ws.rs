@@ -13,8 +13,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use hangar_core::config::HumanDuration;
 use hangar_terminal::{
-    ClientMessage, Outcome, Running, ServerMessage, Session, SessionInfo, SessionPermit,
-    SessionRefused, Step,
+    Outcome, Running, ServerMessage, Session, SessionInfo, SessionPermit, SessionRefused, Step,
 };
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -150,17 +149,14 @@ async fn serve(
                 match message {
                     Message::Text(text) => {
                         heard = Instant::now();
-                        let cancel = matches!(
-                            serde_json::from_str::<ClientMessage>(&text),
-                            Ok(ClientMessage::Cancel)
-                        );
-                        if cancel && let Some((done, _)) = running.take() {
-                            replies = session.finish(done, Outcome::Cancelled, Instant::now());
-                            continue;
-                        }
                         match session.receive(&text, heard) {
                             Step::Reply(r) => replies = r,
                             Step::Run(r) => running = Some((r, heard + command_timeout)),
+                            Step::Cancel => {
+                                if let Some((done, _)) = running.take() {
+                                    replies = session.finish(done, Outcome::Cancelled, heard);
+                                }
+                            }
                         }
                     }
                     Message::Binary(_) => replies = session.binary(),
@@ -209,15 +205,7 @@ async fn end(session: &mut Session, tx: &mut Sink, reason: String) -> String {
 /// Sends one message; a client that does not take it within [`SEND_TIMEOUT`], or
 /// whose unsent bytes pass `terminal.write_buffer`, is given up on.
 async fn send(tx: &mut Sink, message: &ServerMessage) -> Result<(), ()> {
-    match tokio::time::timeout(
-        SEND_TIMEOUT,
-        tx.send(Message::Text(message.to_json().into())),
-    )
-    .await
-    {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
+    send_frame(tx, Message::Text(message.to_json().into())).await
 }
 
 async fn close(tx: &mut Sink, code: u16, reason: &str) -> Result<(), ()> {
@@ -230,7 +218,11 @@ async fn close(tx: &mut Sink, code: u16, reason: &str) -> Result<(), ()> {
         code,
         reason: reason[..cut].into(),
     };
-    match tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Close(Some(frame)))).await {
+    send_frame(tx, Message::Close(Some(frame))).await
+}
+
+async fn send_frame(tx: &mut Sink, message: Message) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, tx.send(message)).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }
