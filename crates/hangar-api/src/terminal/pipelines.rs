@@ -1,7 +1,7 @@
 //! `pipelines list|runs`: the platform's read-only terminal command over the
 //! pipeline engine.
 
-use hangar_pipeline::Pipelines;
+use hangar_pipeline::{PipelineError, Pipelines};
 use hangar_terminal::{
     Align, Arg, Body, BoxFuture, Call, Command, CommandError, Kind, Opt, Output, Signature, Spec,
     Sub, Table,
@@ -86,22 +86,6 @@ fn list(pipelines: &Pipelines) -> Output {
 
 async fn runs(pipelines: &Pipelines, call: &Call) -> Result<Output, CommandError> {
     let name = call.invocation.text("PIPELINE");
-    if let Some(name) = name
-        && !pipelines
-            .registry()
-            .pipelines()
-            .any(|p| p.name.as_str() == name)
-    {
-        let names: Vec<&str> = pipelines
-            .registry()
-            .pipelines()
-            .map(|p| p.name.as_str())
-            .collect();
-        return Err(CommandError::User(format!(
-            "no pipeline `{name}`; there are: {}",
-            names.join(", ")
-        )));
-    }
     let limit = call
         .invocation
         .int("limit")
@@ -110,7 +94,17 @@ async fn runs(pipelines: &Pipelines, call: &Call) -> Result<Output, CommandError
     let runs = pipelines
         .runs(name, None, limit)
         .await
-        .map_err(|e| CommandError::Internal(e.to_string()))?;
+        .map_err(|e| match e {
+            PipelineError::UnknownPipeline(_) => {
+                let names: Vec<&str> = pipelines
+                    .registry()
+                    .pipelines()
+                    .map(|p| p.name.as_str())
+                    .collect();
+                CommandError::User(format!("{e}; there are: {}", names.join(", ")))
+            }
+            e => CommandError::Internal(e.to_string()),
+        })?;
     let mut table = Table::new(&[
         ("Run", Align::Left),
         ("Pipeline", Align::Left),
