@@ -9,8 +9,6 @@
 //! characters are refused everywhere, quotes included: nothing a visitor types can
 //! move the cursor, recolour the screen or hide text from a log.
 
-use std::fmt;
-
 /// Most words a line may hold.
 pub const MAX_WORDS: usize = 64;
 
@@ -108,12 +106,6 @@ pub fn forbidden(ch: char) -> Option<String> {
         _ => return None,
     };
     Some(format!("U+{:04X} ({what})", u32::from(ch)))
-}
-
-impl fmt::Display for Word {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
 }
 
 /// Splits `line` into words.

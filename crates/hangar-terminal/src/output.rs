@@ -115,16 +115,6 @@ impl Table {
         cells.resize(self.columns.len(), String::new());
         self.rows.push(cells);
     }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
 }
 
 /// A part of a command's output.

@@ -52,11 +52,6 @@ impl TerminalService {
         }
     }
 
-    /// Sessions open now.
-    pub fn open_sessions(&self) -> u32 {
-        self.sessions.open_count()
-    }
-
     /// Browsers send the page's origin with a WebSocket request; a page of
     /// another site must not open a session with the visitor's credentials.
     /// Clients that are not browsers send no `Origin` and are let through.
