@@ -20,11 +20,17 @@ use hangar_core::clock::now_ms;
 use hangar_store::{Store, on_pool};
 use sha2::{Digest, Sha256};
 
+use crate::auth::Auth;
 use crate::extract::payload_too_large;
+use crate::operations::Operations;
 use crate::problem::Problem;
 
 /// The header.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Longest key.
+pub const KEY_MAX_LEN: usize = 255;
+/// A key's syntax, as the OpenAPI document states it: visible ASCII characters.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]+$";
 /// How long a saved response is replayed.
 pub const KEEP_MS: i64 = 24 * 3600 * 1000;
 /// Age after which a key whose request never finished is free again.
@@ -46,7 +52,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) async fn idempotent(
-    State(config): State<Idempotency>,
+    State((config, operations)): State<(Idempotency, Operations)>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -57,10 +63,22 @@ pub(crate) async fn idempotent(
         return next.run(request).await;
     };
     let key = match key.to_str() {
-        Ok(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+        Ok(k)
+            if !k.is_empty()
+                && k.len() <= KEY_MAX_LEN
+                && k.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
             k.to_owned()
         }
         _ => {
+            // A caller without valid credentials is told that first, as it would
+            // be without the header.
+            if operations.secured(&request)
+                && let Some(auth) = request.extensions().get::<Auth>()
+                && let Err(problem) = auth.caller(request.headers()).await
+            {
+                return problem.into_response();
+            }
             return Problem::bad_request(
                 "Idempotency-Key: 1 to 255 visible ASCII characters (a UUID is a good key)",
             )

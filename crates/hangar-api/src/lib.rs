@@ -15,6 +15,7 @@ pub mod jobs;
 mod metrics;
 mod observe;
 pub mod openapi;
+mod operations;
 mod pagination;
 pub mod pipelines;
 mod problem;
@@ -26,7 +27,7 @@ mod web;
 
 pub use auth::{Admin, Auth, Caller, User};
 pub use events::Hub;
-pub use extract::{ApiJson, ApiQuery, json_problem, payload_too_large};
+pub use extract::{ApiJson, ApiQuery, WholeNumber, json_problem, payload_too_large};
 pub use health::Readiness;
 pub use idempotency::Idempotency;
 pub use metrics::HttpMetrics;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Extension, Router};
@@ -25,6 +25,7 @@ use crate::idempotency::{Idempotency, idempotent};
 use crate::metrics::{HttpMetrics, metrics};
 use crate::observe::observe;
 use crate::openapi::{DOCS_PATH, OPENAPI_PATH};
+use crate::operations::{Operations, declared_query, document_idempotency};
 use crate::problem::Problem;
 use crate::web::{self, WebUi};
 
@@ -52,11 +53,15 @@ pub struct RouterParts {
     pub web: WebUi,
 }
 
+const X_REQUEST_ID: &str = "x-request-id";
+
 /// Builds the api role's router.
 pub fn build_router(parts: RouterParts) -> Router {
     let (api_routes, mut api) = OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(parts.api_routes)
         .split_for_parts();
+    document_idempotency(&mut api);
+    let operations = Operations::from_document(&api);
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let docs = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, api)).layer(
         SetResponseHeaderLayer::overriding(
@@ -83,8 +88,12 @@ pub fn build_router(parts: RouterParts) -> Router {
         // the id set by the outer layers; security headers and CORS apply to every
         // answer, errors included.
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(from_fn_with_state(
+            (parts.idempotency, operations.clone()),
+            idempotent,
+        ))
+        .layer(from_fn_with_state(operations, declared_query))
         .layer(Extension(parts.auth))
-        .layer(from_fn_with_state(parts.idempotency, idempotent))
         .layer(from_fn_with_state(parts.readiness, startup_gate))
         .layer(from_fn_with_state(parts.request_timeout, timeout))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -97,6 +106,28 @@ pub fn build_router(parts: RouterParts) -> Router {
     router
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(from_fn(drop_unfit_request_id))
+}
+
+/// Longest `x-request-id` a caller may choose.
+pub const REQUEST_ID_MAX_LEN: usize = 128;
+
+/// Drops a caller's `x-request-id` that is longer than [`REQUEST_ID_MAX_LEN`] or
+/// holds anything but visible ASCII, so that a fresh one is made: the id is echoed
+/// and written into every log line of the request.
+async fn drop_unfit_request_id(mut request: Request, next: Next) -> Response {
+    let fit = |v: &HeaderValue| {
+        !v.is_empty()
+            && v.len() <= REQUEST_ID_MAX_LEN
+            && v.as_bytes().iter().all(u8::is_ascii_graphic)
+    };
+    if let Some(id) = request.headers().get(X_REQUEST_ID)
+        && !fit(id)
+    {
+        tracing::debug!(length = id.len(), "caller's x-request-id replaced");
+        request.headers_mut().remove(X_REQUEST_ID);
+    }
+    next.run(request).await
 }
 
 /// Headers every response carries unless its handler set its own.

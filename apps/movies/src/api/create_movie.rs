@@ -9,7 +9,7 @@ use hangar_store::placeholders::for_dialect;
 use hangar_store::{Dialect, Store, on_pool};
 
 use super::get_movie::find;
-use super::input::{MovieInput, key};
+use super::input::{MovieInput, NewMovie, key};
 use super::model::{Bind, Movie};
 use super::store_problem;
 use crate::bind_all;
@@ -20,8 +20,7 @@ use crate::bind_all;
     path = "/api/v1/movies",
     tag = "movies",
     security(("bearer" = [])),
-    request_body = MovieInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the saved response of an earlier request with the same key and body")),
+    request_body = NewMovie,
     responses(
         (status = 201, description = "Added", body = Movie),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),

@@ -1,9 +1,11 @@
 //! The body of a movie write, its checks, and the columns it sets.
 
 use chrono::{Datelike, NaiveDate};
-use hangar_api::Problem;
+use hangar_api::{Problem, WholeNumber};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::model::Bind;
 use crate::clean::{article_first, slug};
@@ -13,20 +15,25 @@ use crate::clean::{article_first, slug};
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovieInput {
-    /// Title (required on create; cannot be cleared).
+    /// Title (required on create; cannot be cleared), with at least one ASCII
+    /// letter or digit: the film's key is made of those.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, min_length = 1, max_length = 300)]
+    #[schema(value_type = String, min_length = 1, max_length = 300, pattern = "[A-Za-z0-9]")]
     pub title: Option<Option<String>>,
     /// Release date, `YYYY-MM-DD`, 1870–2100.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(
+        value_type = Option<String>,
+        format = Date,
+        pattern = "^(18[7-9][0-9]|19[0-9]{2}|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+    )]
     pub release_date: Option<Option<String>>,
     /// MPAA rating.
     #[serde(default, deserialize_with = "present")]
     #[schema(max_length = 200)]
     pub mpaa_rating: Option<Option<String>>,
     /// Running time in minutes, 0–1000.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(minimum = 0, maximum = 1000)]
     pub running_time_min: Option<Option<i64>>,
     /// Distributor.
@@ -50,23 +57,23 @@ pub struct MovieInput {
     #[schema(max_length = 200)]
     pub director: Option<Option<String>>,
     /// US gross, dollars.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(minimum = 0)]
     pub us_gross: Option<Option<i64>>,
     /// Worldwide gross, dollars.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(minimum = 0)]
     pub worldwide_gross: Option<Option<i64>>,
     /// US DVD sales, dollars.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(minimum = 0)]
     pub us_dvd_sales: Option<Option<i64>>,
     /// Production budget, dollars.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(minimum = 0)]
     pub production_budget: Option<Option<i64>>,
     /// Rotten Tomatoes rating, 0–100.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(minimum = 0, maximum = 100)]
     pub rotten_tomatoes_rating: Option<Option<i64>>,
     /// IMDb rating, 0–10.
@@ -74,9 +81,30 @@ pub struct MovieInput {
     #[schema(minimum = 0, maximum = 10)]
     pub imdb_rating: Option<Option<f64>>,
     /// IMDb votes.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(minimum = 0)]
     pub imdb_votes: Option<Option<i64>>,
+}
+
+/// The body of `POST /api/v1/movies`: a [`MovieInput`] whose `title` is required.
+/// Only the document needs it; the handler reads a `MovieInput` and checks it.
+pub struct NewMovie;
+
+impl utoipa::PartialSchema for NewMovie {
+    fn schema() -> RefOr<Schema> {
+        AllOfBuilder::new()
+            .item(Ref::from_schema_name(MovieInput::name()))
+            .item(ObjectBuilder::new().required("title"))
+            .description(Some("A film's fields; `title` is required"))
+            .into()
+    }
+}
+
+impl ToSchema for NewMovie {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((MovieInput::name().into(), MovieInput::schema()));
+        <MovieInput as ToSchema>::schemas(schemas);
+    }
 }
 
 /// A field that is present (`Some`), possibly `null` (`Some(None)`).
@@ -86,6 +114,15 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// [`present`] for an integer field: JSON Schema counts `291.0` as the integer
+/// 291, so it is taken as one.
+fn present_whole<'de, D>(d: D) -> Result<Option<Option<i64>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<WholeNumber>::deserialize(d).map(|n| Some(n.map(|n| n.0)))
 }
 
 /// The columns a write sets, with their values, checked.

@@ -35,7 +35,6 @@ pub struct RegisterRequest {
     path = "/api/v1/auth/register",
     tag = "auth",
     request_body = RegisterRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the saved response of an earlier request with the same key and body")),
     responses(
         (status = 201, description = "Registered and signed in", body = TokenResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
