@@ -313,3 +313,65 @@ fn a_worker_process_serves_probes_and_stops_on_sigterm() {
     sigterm(&child);
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// The `auth.jwt_secret` line of `hangar config show` in `dir`: (value, source).
+fn shown_jwt_secret(dir: &Path) -> (String, String) {
+    let (code, out, err) = run(hangar(dir).args(["config", "show", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let line = doc["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["key"] == "auth.jwt_secret")
+        .unwrap()
+        .clone();
+    (
+        line["value"].as_str().unwrap().to_owned(),
+        line["source"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn config_show_names_a_generated_secret_and_prints_durations_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (value, source) = shown_jwt_secret(dir.path());
+    assert_eq!(value, "(unset)");
+    assert!(
+        source.contains("`hangar up` generates one into data/jwt-secret"),
+        "{source}"
+    );
+
+    let (mut child, url) = start(dir.path(), &["up"]);
+    wait_ready(&url);
+    sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let secret = std::fs::read_to_string(dir.path().join("data/jwt-secret")).unwrap();
+    let (value, source) = shown_jwt_secret(dir.path());
+    assert_eq!(value, "***");
+    assert_eq!(source, "generated, kept in data/jwt-secret");
+
+    let (code, out, _) = run(hangar(dir.path()).args(["config", "show"]));
+    assert_eq!(code, 0);
+    assert!(
+        !out.contains(secret.trim()),
+        "the secret is redacted: {out}"
+    );
+    let line = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for (key, written) in [
+        ("auth.refresh_ttl", "30d"),
+        ("auth.access_ttl", "15m"),
+        ("queue.poll_interval", "1s"),
+        ("http.request_timeout", "30s"),
+    ] {
+        assert_eq!(line(key), written, "{key}: {out}");
+    }
+}
