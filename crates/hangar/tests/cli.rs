@@ -375,3 +375,30 @@ fn config_show_names_a_generated_secret_and_prints_durations_as_written() {
         assert_eq!(line(key), written, "{key}: {out}");
     }
 }
+
+#[test]
+fn naming_a_pipeline_that_does_not_exist_is_bad_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(hangar(dir.path()).arg("migrate"));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(hangar(dir.path()).args(["pipeline", "run", "nope", "--wait"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no pipeline `nope`"), "{err}");
+    assert!(
+        err.contains("movies_etl"),
+        "the known ones are named: {err}"
+    );
+    let (code, out, _) = run(hangar(dir.path()).args(["pipeline", "runs", "--json"]));
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "[]", "nothing was created");
+
+    // A well-formed id the store does not hold is a failure while running.
+    let missing = "0190c2e4-0000-7000-8000-000000000000";
+    for args in [["jobs", "show", missing], ["pipeline", "show", missing]] {
+        let (code, _, err) = run(hangar(dir.path()).args(args));
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(missing), "{err}");
+    }
+    let (code, _, err) = run(hangar(dir.path()).args(["pipeline", "show", "nope"]));
+    assert_eq!(code, 2, "a malformed id is bad usage: {err}");
+}
