@@ -402,3 +402,21 @@ fn naming_a_pipeline_that_does_not_exist_is_bad_usage() {
     let (code, _, err) = run(hangar(dir.path()).args(["pipeline", "show", "nope"]));
     assert_eq!(code, 2, "a malformed id is bad usage: {err}");
 }
+
+#[test]
+fn help_describes_the_commands_that_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(hangar(dir.path()).arg("--help"));
+    assert_eq!(code, 0);
+    assert!(!out.contains("to come"), "nothing listed is missing: {out}");
+    for what in ["job queue", "pipelines", "live terminal", "hangar up"] {
+        assert!(out.contains(what), "--help mentions {what}: {out}");
+    }
+    for command in ["worker", "scheduler", "pipeline", "jobs", "user"] {
+        assert!(
+            out.contains(&format!("  {command} ")),
+            "--help lists {command}: {out}"
+        );
+    }
+    assert!(out.contains("Exit codes"), "{out}");
+}
