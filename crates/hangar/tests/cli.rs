@@ -420,3 +420,18 @@ fn help_describes_the_commands_that_exist() {
     }
     assert!(out.contains("Exit codes"), "{out}");
 }
+
+#[test]
+fn fetch_datasets_takes_one_dataset_and_refuses_unknown_ones() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-datasets");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(Command::new(&script).arg("--help").current_dir(dir.path()));
+    assert_eq!(code, 0);
+    assert!(out.contains("fetch-datasets movies"), "{out}");
+    assert!(out.contains("fetch-datasets flights"), "{out}");
+    let (code, _, err) = run(Command::new(&script).arg("nope").current_dir(dir.path()));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("usage: fetch-datasets"), "{err}");
+    assert!(err.contains("unknown dataset nope"), "{err}");
+    assert!(err.contains("flights, movies"), "{err}");
+}
