@@ -2,13 +2,15 @@
 //! It plugs into the platform through [`hangar_app::App`]: the movies tables, and
 //! the `movies_etl` pipeline with its `movies.clean` transform, and the movies API
 //! (search, filters, top-N, stats; admin writes), and the `movies` command of
-//! the live terminal.
+//! the live terminal; and, while the catalogue is empty, the first-run step that
+//! loads it.
 
 pub mod api;
 pub mod clean;
+pub mod first_run;
 pub mod terminal;
 
-use hangar_app::{App, AppContext};
+use hangar_app::{App, AppContext, FirstRunFuture};
 use hangar_pipeline::{PipelineError, PipelineRegistry};
 use hangar_store::{Migration, migration};
 use utoipa_axum::router::OpenApiRouter;
@@ -57,5 +59,9 @@ impl App for Movies {
             .operator("movies.clean", clean::Clean)?
             .pipeline_toml("app movies: movies_etl.toml", MOVIES_ETL);
         Ok(())
+    }
+
+    fn first_run<'a>(&'a self, ctx: &'a AppContext) -> FirstRunFuture<'a> {
+        Box::pin(first_run::steps(&ctx.store))
     }
 }

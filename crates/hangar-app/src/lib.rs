@@ -15,6 +15,7 @@
 //! | [`App::jobs`] | job handlers ([`hangar_queue::Job`]) the workers run | `hangar up`, `hangar worker` |
 //! | [`App::pipelines`] | pipeline definitions and the operators (transforms) they use | every role |
 //! | [`App::terminal`] | read-only commands of the live terminal ([`hangar_terminal::Command`]) | the api role |
+//! | [`App::first_run`] | the steps a first-time operator still has to take (load the app's data) | the start-up log |
 //!
 //! Each later plug point (ingest streams) is added here as a method with a default, so existing apps keep
 //! compiling and only the apps that use it implement it.
@@ -34,12 +35,14 @@
 //! belongs to those crates; `hangar-core` stays below all of them.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use hangar_core::Config;
 use hangar_pipeline::{PipelineError, PipelineRegistry};
 use hangar_queue::{JobRegistry, Queue, QueueError};
-use hangar_store::{Migration, MigrationSet, Store};
+use hangar_store::{Migration, MigrationSet, Store, StoreError};
 use hangar_terminal::RegistryError;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -101,7 +104,39 @@ pub trait App: Send + Sync + 'static {
         let _ = (ctx, commands);
         Ok(())
     }
+
+    /// The steps still to take before the app shows anything (its data is not
+    /// loaded yet), asked once the store is migrated, by the processes that
+    /// serve the site. Only steps that apply now: none once the data is there.
+    /// Default: none.
+    fn first_run<'a>(&'a self, ctx: &'a AppContext) -> FirstRunFuture<'a> {
+        let _ = ctx;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
+
+/// A step a first-time operator still has to take, as [`App::first_run`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstRunStep {
+    /// What to do, and why it applies now: "load the movies catalogue (it is empty)".
+    pub what: String,
+    /// The commands that do it, in order.
+    pub commands: Vec<StepCommand>,
+}
+
+/// A command of a [`FirstRunStep`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepCommand {
+    /// The `hangar` binary with these arguments (`pipeline run movies_etl --wait`);
+    /// the log writes it with the binary as the operator started it.
+    Hangar(String),
+    /// Any other command, written as is (`scripts/fetch-datasets movies`).
+    Other(String),
+}
+
+/// What [`App::first_run`] returns.
+pub type FirstRunFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<FirstRunStep>, StoreError>> + Send + 'a>>;
 
 /// An app list that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +222,15 @@ impl Apps {
             app.pipelines(ctx, registry)?;
         }
         Ok(())
+    }
+
+    /// Every app's first-run steps, in app order.
+    pub async fn first_run(&self, ctx: &AppContext) -> Result<Vec<FirstRunStep>, StoreError> {
+        let mut steps = Vec::new();
+        for app in &self.0 {
+            steps.extend(app.first_run(ctx).await?);
+        }
+        Ok(steps)
     }
 
     /// Every app's routes merged into one router.

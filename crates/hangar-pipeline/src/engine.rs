@@ -615,7 +615,7 @@ impl Pipelines {
                     r = tokio::time::timeout(task.timeout, operator.run(context)) => match r {
                         Ok(Ok(output)) => Ok(output),
                         Ok(Err(e)) => Err(e.0),
-                        Err(_) => Err(format!("timed out after {}ms", task.timeout.as_millis())),
+                        Err(_) => Err(format!("timed out after {}", hangar_core::config::HumanDuration::new(task.timeout))),
                     },
                     () = job.cancelled() => {
                         cancel.cancel();

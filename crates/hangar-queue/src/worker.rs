@@ -466,7 +466,10 @@ async fn run_handler(shared: &Shared, row: &ClaimedRow, id: JobId) -> Outcome {
             abort.abort();
             Outcome::Failed {
                 outcome: "timeout",
-                error: JobError::retry(format!("timed out after {}ms", timeout.as_millis())),
+                error: JobError::retry(format!(
+                    "timed out after {}",
+                    hangar_core::config::HumanDuration::new(timeout)
+                )),
             }
         }
     }

@@ -4,12 +4,24 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Hangar runs a data-backed web service — HTTP API, store and migrations, with
-/// jobs, pipelines and a gateway to come — as one binary.
+/// Hangar runs a data-backed web service as one binary: an HTTP API with accounts,
+/// a web interface and a live terminal, over a SQL store (SQLite or PostgreSQL)
+/// with migrations, a durable job queue with workers, and DAG pipelines run on
+/// demand or on a cron schedule.
+///
+/// Start with `hangar up`: one process migrates the store, serves the site and
+/// runs jobs and pipelines. On a new installation its log names the next steps
+/// (load the demo data, create the first admin). `hangar serve`, `worker` and
+/// `scheduler` run one role each, to scale out.
 ///
 /// Configuration comes from built-in defaults, then hangar.toml, then HANGAR_*
 /// environment variables; `hangar config show` prints the result and where each
 /// value came from.
+///
+/// Exit codes: 0 success; 1 a failure while running (a database still
+/// unreachable, a failed pipeline run, no job or run with the id given); 2 bad
+/// usage or configuration (an unknown command, flag, pipeline or setting, a
+/// malformed id).
 #[derive(Debug, Parser)]
 #[command(
     name = "hangar",

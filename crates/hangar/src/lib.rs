@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod first_run;
 mod output;
 pub mod runtime;
 

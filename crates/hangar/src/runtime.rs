@@ -127,10 +127,18 @@ pub struct Process {
     pub queue: Queue,
     /// The process's pipeline engine.
     pub pipelines: Pipelines,
+    started: tokio::sync::watch::Receiver<bool>,
     task: JoinHandle<Result<(), RunError>>,
 }
 
 impl Process {
+    /// Resolves once start-up is done and the process serves (true), or once
+    /// start-up failed or was interrupted (false).
+    pub fn started(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let mut started = self.started.clone();
+        async move { started.wait_for(|s| *s).await.is_ok() }
+    }
+
     /// Waits until the process stops: after `shutdown` fires and its roles
     /// drained, or after start-up failed (which fires `shutdown` itself).
     pub async fn wait(self) -> Result<(), RunError> {
@@ -234,6 +242,7 @@ pub fn start(
         web: WebUi::new(if roles.api { &config.http.web_dir } else { "" }),
     });
     let sets = migration_sets(apps);
+    let (started_tx, started) = tokio::sync::watch::channel(false);
     let (task_store, task_queue, task_pipelines) =
         (store.clone(), queue.clone(), pipelines.clone());
     let task = tokio::spawn(async move {
@@ -289,6 +298,7 @@ pub fn start(
                     }));
                 }
                 tracing::info!(url = %format!("http://{local_addr}"), "ready");
+                started_tx.send_replace(true);
             }
             Err(RunError::Store(StoreError::Interrupted)) => {}
             Err(err) => {
@@ -317,6 +327,7 @@ pub fn start(
         store,
         queue,
         pipelines,
+        started,
         task,
     })
 }

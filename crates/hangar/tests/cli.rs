@@ -313,3 +313,274 @@ fn a_worker_process_serves_probes_and_stops_on_sigterm() {
     sigterm(&child);
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn help_describes_the_commands_that_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(hangar(dir.path()).arg("--help"));
+    assert_eq!(code, 0);
+    assert!(!out.contains("to come"), "nothing listed is missing: {out}");
+    for what in ["job queue", "pipelines", "live terminal", "hangar up"] {
+        assert!(out.contains(what), "--help mentions {what}: {out}");
+    }
+    for command in ["worker", "scheduler", "pipeline", "jobs", "user"] {
+        assert!(
+            out.contains(&format!("  {command} ")),
+            "--help lists {command}: {out}"
+        );
+    }
+    assert!(out.contains("Exit codes"), "{out}");
+}
+
+/// The `auth.jwt_secret` line of `hangar config show` in `dir`: (value, source).
+fn shown_jwt_secret(dir: &Path) -> (String, String) {
+    let (code, out, err) = run(hangar(dir).args(["config", "show", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let line = doc["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["key"] == "auth.jwt_secret")
+        .unwrap()
+        .clone();
+    (
+        line["value"].as_str().unwrap().to_owned(),
+        line["source"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn config_show_names_a_generated_secret_and_prints_durations_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (value, source) = shown_jwt_secret(dir.path());
+    assert_eq!(value, "(unset)");
+    assert!(
+        source.contains("`hangar up` generates one into data/jwt-secret"),
+        "{source}"
+    );
+
+    let (mut child, url) = start(dir.path(), &["up"]);
+    wait_ready(&url);
+    sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let secret = std::fs::read_to_string(dir.path().join("data/jwt-secret")).unwrap();
+    let (value, source) = shown_jwt_secret(dir.path());
+    assert_eq!(value, "***");
+    assert_eq!(source, "generated, kept in data/jwt-secret");
+
+    let (code, out, _) = run(hangar(dir.path()).args(["config", "show"]));
+    assert_eq!(code, 0);
+    assert!(
+        !out.contains(secret.trim()),
+        "the secret is redacted: {out}"
+    );
+    let line = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for (key, written) in [
+        ("auth.refresh_ttl", "30d"),
+        ("auth.access_ttl", "15m"),
+        ("queue.poll_interval", "1s"),
+        ("http.request_timeout", "30s"),
+    ] {
+        assert_eq!(line(key), written, "{key}: {out}");
+    }
+}
+
+#[test]
+fn naming_a_pipeline_that_does_not_exist_is_bad_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(hangar(dir.path()).arg("migrate"));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(hangar(dir.path()).args(["pipeline", "run", "nope", "--wait"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no pipeline `nope`"), "{err}");
+    assert!(
+        err.contains("movies_etl"),
+        "the known ones are named: {err}"
+    );
+    let (code, out, _) = run(hangar(dir.path()).args(["pipeline", "runs", "--json"]));
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "[]", "nothing was created");
+
+    // A well-formed id the store does not hold is a failure while running.
+    let missing = "0190c2e4-0000-7000-8000-000000000000";
+    for args in [["jobs", "show", missing], ["pipeline", "show", missing]] {
+        let (code, _, err) = run(hangar(dir.path()).args(args));
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(missing), "{err}");
+    }
+    let (code, _, err) = run(hangar(dir.path()).args(["pipeline", "show", "nope"]));
+    assert_eq!(code, 2, "a malformed id is bad usage: {err}");
+}
+
+#[test]
+fn fetch_datasets_takes_one_dataset_and_refuses_unknown_ones() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-datasets");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(Command::new(&script).arg("--help").current_dir(dir.path()));
+    assert_eq!(code, 0);
+    assert!(out.contains("fetch-datasets movies"), "{out}");
+    assert!(out.contains("fetch-datasets flights"), "{out}");
+    let (code, _, err) = run(Command::new(&script).arg("nope").current_dir(dir.path()));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("usage: fetch-datasets"), "{err}");
+    assert!(err.contains("unknown dataset nope"), "{err}");
+    assert!(err.contains("flights, movies"), "{err}");
+}
+
+/// The JSON log lines of a running child, read on a thread.
+struct Log(std::sync::mpsc::Receiver<Value>);
+
+impl Log {
+    fn of(child: &mut Child) -> Self {
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                let entry = serde_json::from_str(&line).expect("JSON log lines");
+                if tx.send(entry).is_err() {
+                    break;
+                }
+            }
+        });
+        Self(rx)
+    }
+
+    /// Lines up to and including the first one whose message starts with
+    /// `prefix`; fails if the process stops logging first.
+    fn until(&self, prefix: &str) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let entry = self
+                .0
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|e| panic!("no line `{prefix}…` ({e}); saw {seen:#?}"));
+            let done = entry["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(prefix));
+            seen.push(entry);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+fn message(entries: &[Value], prefix: &str) -> Option<Value> {
+    entries
+        .iter()
+        .find(|e| e["message"].as_str().is_some_and(|m| m.starts_with(prefix)))
+        .cloned()
+}
+
+fn up(dir: &Path, args: &[&str]) -> (Child, Log) {
+    let mut child = hangar(dir)
+        .args(args)
+        .arg("up")
+        .env("HANGAR_HTTP_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = Log::of(&mut child);
+    (child, log)
+}
+
+#[test]
+fn up_on_a_new_installation_logs_the_site_and_the_steps_that_apply() {
+    let bin = env!("CARGO_BIN_EXE_hangar");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, log) = up(dir.path(), &[]);
+    let lines = log.until("next step 2 of 2");
+    let listening = message(&lines, "listening").unwrap();
+    let port = listening["url"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap();
+    let first = message(&lines, "first start").unwrap();
+    assert_eq!(first["url"], format!("http://127.0.0.1:{port}/"));
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("http://127.0.0.1:{port}/")),
+        "{first}"
+    );
+    let step1 = message(&lines, "next step 1 of 2").unwrap();
+    assert!(
+        step1["message"]
+            .as_str()
+            .unwrap()
+            .contains("movies catalogue (it is empty"),
+        "{step1}"
+    );
+    assert_eq!(
+        step1["command"],
+        format!("scripts/fetch-datasets movies && {bin} pipeline run movies_etl --wait"),
+        "no movies.json yet: fetch it first"
+    );
+    let step2 = message(&lines, "next step 2 of 2").unwrap();
+    assert!(
+        step2["message"]
+            .as_str()
+            .unwrap()
+            .contains("first admin account"),
+        "{step2}"
+    );
+    assert_eq!(step2["command"], format!("{bin} user create --admin EMAIL"));
+    sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+
+    // The admin step, taken as written.
+    let mut create = hangar(dir.path())
+        .args(["user", "create", "--admin", "owner@example.org"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = create.stdin.take().unwrap();
+        writeln!(stdin, "a long enough password").unwrap();
+    }
+    let output = create.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // With the dataset in place and a config file named on the command line, the
+    // one step left is the pipeline run, written with that file.
+    std::fs::create_dir_all(dir.path().join("data/datasets")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/datasets/movies.json"),
+        dir.path().join("data/datasets/movies.json"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("custom.toml"), "[log]\nlevel = \"info\"\n").unwrap();
+    let (mut child, log) = up(dir.path(), &["--config", "custom.toml"]);
+    let lines = log.until("next step 1 of 1");
+    let step = message(&lines, "next step 1 of 1").unwrap();
+    let command = format!("{bin} -c custom.toml pipeline run movies_etl --wait");
+    assert_eq!(step["command"], command, "{step}");
+
+    // Run it as written, against the running `hangar up`: it loads the catalogue.
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    let (code, _, err) = run(hangar(dir.path()).args(&args));
+    assert_eq!(code, 0, "{command}: {err}");
+    sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

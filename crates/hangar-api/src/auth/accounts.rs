@@ -192,6 +192,19 @@ pub async fn update_account(
     Ok(find_by_email(store, email).await?.map(|(a, _)| a))
 }
 
+/// Whether any account has the admin role (a fresh installation has none).
+pub async fn admin_exists(store: &Store) -> Result<bool, StoreError> {
+    let admins: i64 = on_pool!(store, pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM hangar_users \
+             WHERE ',' || roles || ',' LIKE '%,admin,%' LIMIT 1) AS any_admin",
+        )
+        .fetch_one(pool)
+        .await
+    })?;
+    Ok(admins > 0)
+}
+
 /// The account with `email` and its password hash.
 pub(crate) async fn find_by_email(
     store: &Store,

@@ -1,4 +1,5 @@
-//! Durations written the way people write them in config files: `500ms`, `30s`, `5m`, `1h`.
+//! Durations written the way people write them in config files: `500ms`, `30s`, `5m`, `1h`,
+//! `30d`; printed back the same way, in the largest unit that is exact.
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,7 +7,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A duration parsed from `<integer><unit>` with unit `ms`, `s`, `m` or `h`.
+/// A duration parsed from `<integer><unit>` with unit `ms`, `s`, `m`, `h` or `d`.
+///
+/// `Display` writes it back in the largest unit that divides it exactly (`30d`,
+/// `15m`, `2s`, `300ms`), so a value reads as it is written in the docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(Duration);
 
@@ -34,7 +38,7 @@ impl HumanDuration {
 
 /// Why a duration did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected a duration such as `500ms`, `30s`, `5m` or `1h`, found `{0}`")]
+#[error("expected a duration such as `500ms`, `30s`, `5m`, `1h` or `30d`, found `{0}`")]
 pub struct ParseDurationError(String);
 
 impl FromStr for HumanDuration {
@@ -62,15 +66,19 @@ impl FromStr for HumanDuration {
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [(u128, &str); 4] = [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1000, "s"),
+        ];
         let millis = self.0.as_millis();
-        if millis == 0 || !millis.is_multiple_of(1000) {
-            write!(f, "{millis}ms")
-        } else if millis.is_multiple_of(3_600_000) {
-            write!(f, "{}h", millis / 3_600_000)
-        } else if millis.is_multiple_of(60_000) {
-            write!(f, "{}m", millis / 60_000)
-        } else {
-            write!(f, "{}s", millis / 1000)
+        let unit = UNITS
+            .iter()
+            .find(|(size, _)| millis != 0 && millis.is_multiple_of(*size));
+        match unit {
+            Some((size, name)) => write!(f, "{}{name}", millis / size),
+            None => write!(f, "{millis}ms"),
         }
     }
 }
@@ -99,10 +107,27 @@ mod tests {
             ("30s", Duration::from_secs(30)),
             ("5m", Duration::from_secs(300)),
             ("2h", Duration::from_secs(7200)),
+            ("30d", Duration::from_secs(30 * 86_400)),
+            ("0ms", Duration::ZERO),
         ] {
             let parsed: HumanDuration = text.parse().unwrap();
             assert_eq!(parsed.get(), duration);
             assert_eq!(parsed.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn prints_the_largest_exact_unit() {
+        for (duration, text) in [
+            (Duration::from_secs(30 * 86_400), "30d"),
+            (Duration::from_secs(36 * 3600), "36h"),
+            (Duration::from_secs(15 * 60), "15m"),
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_millis(2000), "2s"),
+            (Duration::from_millis(300), "300ms"),
+            (Duration::from_millis(1500), "1500ms"),
+        ] {
+            assert_eq!(HumanDuration::new(duration).to_string(), text);
         }
     }
 

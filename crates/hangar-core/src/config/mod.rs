@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use duration::{HumanDuration, ParseDurationError};
 pub use error::ConfigError;
 pub use keys::{KEYS, KeySpec, Secret, ValueKind, env_var_name};
-pub use layers::{LoadOptions, Source, line_col};
+pub use layers::{DEFAULT_FILE, LoadOptions, Source, line_col};
 pub use url::{
     DatabaseEngine, DatabaseUrl, ParseDatabaseUrlError, ParseQueueUrlError, QueueUrl, redact,
 };

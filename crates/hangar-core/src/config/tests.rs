@@ -227,3 +227,36 @@ fn shown_values_redact_passwords() {
     assert_eq!(url.source, "env HANGAR_DATABASE_URL");
     assert_eq!(url.env, "HANGAR_DATABASE_URL");
 }
+
+#[test]
+fn default_durations_are_shown_as_the_docs_write_them() {
+    let docs = include_str!("../../../../docs/configuration.md");
+    let dir = tempdir::Dir::new();
+    let loaded = Config::load(&LoadOptions {
+        file: None,
+        env: vec![],
+        dir: dir.path.clone(),
+    })
+    .unwrap();
+    let shown = loaded.shown();
+    let mut checked = 0;
+    for row in docs.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (Some(key), Some(default)) = (cells.get(1), cells.get(2)) else {
+            continue;
+        };
+        let default = default.trim_matches('`');
+        if default.parse::<HumanDuration>().is_err() {
+            continue;
+        }
+        let key = key.trim_matches('`');
+        let value = shown.iter().find(|v| v.key == key);
+        assert_eq!(
+            value.map(|v| v.value.as_str()),
+            Some(default),
+            "`{key}` in docs/configuration.md"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "the docs' durations were found ({checked})");
+}

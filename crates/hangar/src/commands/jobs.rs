@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use hangar_core::LoadedConfig;
+use hangar_core::config::HumanDuration;
 use hangar_core::telemetry::{LogStream, init_logs};
 use hangar_queue::{JobFilter, JobView, Queue};
 
@@ -128,7 +129,13 @@ fn describe(job: &JobView) -> String {
             "attempt",
             format!("{} of {}", job.attempt, job.max_attempts),
         ),
-        ("timeout", format!("{}ms", job.timeout_ms)),
+        (
+            "timeout",
+            u64::try_from(job.timeout_ms).map_or_else(
+                |_| format!("{}ms", job.timeout_ms),
+                |ms| HumanDuration::millis(ms).to_string(),
+            ),
+        ),
         (
             "unique key",
             job.unique_key.clone().unwrap_or_else(|| "-".to_owned()),

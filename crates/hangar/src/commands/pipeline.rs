@@ -112,6 +112,19 @@ fn validate(
     }
 }
 
+/// Naming a pipeline that is not defined is bad usage (exit 2), like a bad flag.
+fn unknown_pipeline(pipelines: &Pipelines, name: &str) -> CommandError {
+    let known: Vec<&str> = pipelines
+        .registry()
+        .pipelines()
+        .map(|p| p.name.as_str())
+        .collect();
+    CommandError::Usage(format!(
+        "no pipeline `{name}`; the pipelines are: {} (`hangar pipeline list` shows them)",
+        known.join(", ")
+    ))
+}
+
 fn run_id(raw: &str) -> Result<Uuid, CommandError> {
     raw.parse()
         .map_err(|_| CommandError::Usage(format!("`{raw}` is not a run id (a UUID)")))
@@ -150,7 +163,7 @@ async fn act(pipelines: &Pipelines, command: PipelineCommand) -> Result<(), Comm
             let spec = pipelines
                 .registry()
                 .get(&name)
-                .ok_or_else(|| RunError::Pipelines(PipelineError::UnknownPipeline(name.clone())))?;
+                .ok_or_else(|| unknown_pipeline(pipelines, &name))?;
             let given = hangar_pipeline::params::from_pairs(spec, &params)
                 .map_err(|e| CommandError::Usage(e.join("; ")))?;
             let run = pipelines

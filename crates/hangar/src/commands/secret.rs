@@ -28,6 +28,28 @@ pub fn secret_path(config: &Config) -> PathBuf {
     dir.join(FILE)
 }
 
+/// What the kept secret file holds.
+pub enum Kept {
+    /// No file yet: `hangar up` generates one.
+    Missing,
+    /// A usable secret.
+    Secret(String),
+    /// A file too short to sign tokens with.
+    TooShort,
+}
+
+/// Reads the kept secret at `path`.
+pub fn read_kept(path: &Path) -> std::io::Result<Kept> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().len() >= hangar_api::auth::MIN_SECRET_CHARS => {
+            Ok(Kept::Secret(text.trim().to_owned()))
+        }
+        Ok(_) => Ok(Kept::TooShort),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Kept::Missing),
+        Err(e) => Err(e),
+    }
+}
+
 /// Fills `auth.jwt_secret` from the kept file, generating it on first start.
 /// Returns what was done, for the log.
 pub fn ensure_local_secret(config: &mut Config) -> std::io::Result<Option<String>> {
@@ -35,23 +57,22 @@ pub fn ensure_local_secret(config: &mut Config) -> std::io::Result<Option<String
         return Ok(None);
     }
     let path = secret_path(config);
-    match std::fs::read_to_string(&path) {
-        Ok(text) if text.trim().len() >= hangar_api::auth::MIN_SECRET_CHARS => {
-            config.auth.jwt_secret = text.trim().to_owned();
+    match read_kept(&path)? {
+        Kept::Secret(secret) => {
+            config.auth.jwt_secret = secret;
             return Ok(Some(format!(
                 "auth.jwt_secret is not set; using the secret kept in {}",
                 path.display()
             )));
         }
-        Ok(_) => {
+        Kept::TooShort => {
             return Err(std::io::Error::other(format!(
                 "{} is shorter than {} characters; delete it to generate a new one, or set auth.jwt_secret",
                 path.display(),
                 hangar_api::auth::MIN_SECRET_CHARS
             )));
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Kept::Missing => {}
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;

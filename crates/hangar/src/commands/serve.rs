@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use hangar_app::AppContext;
 use hangar_core::telemetry::{LogStream, init_logs};
 use hangar_core::{LoadedConfig, Shutdown};
 use hangar_queue::WorkerOptions;
 
 use super::{CommandError, runtime};
 use crate::cli::WorkerArgs;
+use crate::first_run::{self, Invocation};
 use crate::runtime::{MigrationPolicy, Roles, RunError, bind, start};
 
 /// `hangar up`: api, worker and scheduler, migrating at start.
@@ -107,6 +109,7 @@ fn run_with_secret(
             "auth.jwt_secret is not set: sign-in and registration answer 503; only api.admin_token authenticates"
         );
     }
+    let invocation = Invocation::of_this_process(loaded.file.as_deref());
     let config = Arc::new(loaded.config);
     let apps = crate::apps().map_err(|e| CommandError::Usage(e.to_string()))?;
     runtime()?.block_on(async move {
@@ -115,7 +118,22 @@ fn run_with_secret(
             .trigger_on_signals()
             .map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
         let listener = bind(config.http.listen).await?;
-        let process = start(config, &apps, listener, shutdown, roles)?;
+        let api = roles.api;
+        let process = start(config.clone(), &apps, listener, shutdown, roles)?;
+        if api {
+            let started = process.started();
+            let addr = process.local_addr;
+            let ctx = AppContext {
+                config,
+                store: process.store.clone(),
+                queue: process.queue.clone(),
+            };
+            tokio::spawn(async move {
+                if started.await {
+                    first_run::log(&apps, &ctx, addr, &invocation).await;
+                }
+            });
+        }
         process.wait().await?;
         tracing::info!("stopped");
         Ok::<_, CommandError>(())
