@@ -1,6 +1,7 @@
 // Every page at the width of a phone (390 px): nothing makes the page scroll
 // sideways (tables scroll inside their own box), signed out and signed in as
-// an admin. Runs last, when the admin test has left runs and jobs to show.
+// an admin. Node runs the test files in name order: this one comes after
+// admin.test.mjs, which leaves runs and jobs to show.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
