@@ -68,6 +68,20 @@ function recordStates() {
   }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-state"] });
 }
 
+/** Waits until run `id` has ended (polling the API); fails if it did not succeed. */
+async function finished(id, token) {
+  const deadline = Date.now() + LONG_WAIT;
+  for (;;) {
+    const run = await api(`/api/v1/runs/${id}`, { token });
+    if (["success", "succeeded", "failed", "cancelled"].includes(run.state)) {
+      assert.ok(["success", "succeeded"].includes(run.state), `run ${id} ended ${run.state}: ${run.error ?? ""}`);
+      return;
+    }
+    assert.ok(Date.now() < deadline, `run ${id} did not end within ${LONG_WAIT / 1000} s (it is ${run.state})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 test("an admin runs movies_etl from the pipelines page and watches it succeed live", { timeout: 240_000 }, async () => {
   const source = await heldSource();
   try {
@@ -149,6 +163,32 @@ test("an admin runs movies_etl from the pipelines page and watches it succeed li
       const rows = await page.getByTestId("jobs-list").locator("tr").count();
       assert.equal(rows, listed.jobs.length, "the jobs page does not list the jobs the API lists");
       await screenshot(page, "08-jobs");
+
+      // The summary counts every job of the filter, not only the page shown.
+      const jobCount = async (path, total) => {
+        await page.goto(path);
+        await page.getByTestId("jobs-list").locator("tr").first().waitFor();
+        const summary = page.getByTestId("jobs-count");
+        await page.waitForFunction(() => /\bjobs?\b/.test(document.querySelector("[data-testid=jobs-count]")?.textContent ?? ""));
+        const text = ((await summary.textContent()) ?? "").trim();
+        const shown = /^([\d.,\s\u202f]+)\s+jobs?\b/.exec(text);
+        assert.ok(shown, `${path}: the summary "${text}" does not start with a number of jobs`);
+        assert.equal(Number(shown[1].replace(/\D/g, "")), total, `${path}: the summary "${text}" does not say ${total} jobs`);
+      };
+      // More jobs than a page of the jobs page holds (50), so the total differs
+      // from the rows shown: more runs of movies_etl, each waited for.
+      let everything = await api("/api/v1/jobs?limit=1", { token });
+      while (everything.total <= 50) {
+        const more = await api("/api/v1/pipelines/movies_etl/runs", { method: "POST", token, body: { params: { source: config.moviesJson } } });
+        await finished(more.id, token);
+        everything = await api("/api/v1/jobs?limit=1", { token });
+      }
+      const succeeded = await api("/api/v1/jobs?limit=500&state=succeeded", { token });
+      assert.equal(succeeded.total, succeeded.jobs.length, "the API's total of succeeded jobs is not the number it lists");
+      await jobCount("/admin/jobs", everything.total);
+      assert.equal(await page.getByTestId("jobs-list").locator("tr").count(), 50, "the jobs page does not show a page of 50");
+      await jobCount("/admin/jobs?state=succeeded", succeeded.jobs.length);
+      await jobCount(`/admin/jobs?queue=${encodeURIComponent(listed.jobs[0].queue)}`, (await api(`/api/v1/jobs?limit=500&queue=${encodeURIComponent(listed.jobs[0].queue)}`, { token })).jobs.length);
 
       assert.deepEqual(pageErrors, [], "uncaught errors in the page");
     });

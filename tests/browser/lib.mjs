@@ -19,6 +19,9 @@ export const config = {
   baseUrl: required("BROWSER_TEST_BASE_URL").replace(/\/$/, ""),
   adminEmail: required("BROWSER_TEST_ADMIN_EMAIL"),
   adminPassword: required("BROWSER_TEST_ADMIN_PASSWORD"),
+  /** An account without the admin role. */
+  userEmail: required("BROWSER_TEST_USER_EMAIL"),
+  userPassword: required("BROWSER_TEST_USER_PASSWORD"),
   moviesJson: required("BROWSER_TEST_MOVIES_JSON"),
   screenshots: required("SCREENSHOTS_DIR"),
   chromium: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -116,11 +119,27 @@ export async function api(pathAndQuery, { method = "GET", token, body } = {}) {
 
 /** An admin access token, signed in through the API. */
 export async function adminToken() {
-  const tokens = await api("/api/v1/auth/login", {
-    method: "POST",
-    body: { email: config.adminEmail, password: config.adminPassword },
+  return (await signIn(config.adminEmail, config.adminPassword)).access_token;
+}
+
+/** Signs in through the API (a new session); returns the token response. */
+export async function signIn(email, password) {
+  return api("/api/v1/auth/login", { method: "POST", body: { email, password } });
+}
+
+/** Signs in through the login form of the page it is on. */
+export async function fillSignIn(page, email, password) {
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByTestId("login-submit").click();
+}
+
+/** Whether the page scrolls sideways: its content wider than the viewport. */
+export async function horizontalOverflow(page) {
+  return page.evaluate(() => {
+    const el = document.scrollingElement ?? document.documentElement;
+    return { scrollWidth: el.scrollWidth, clientWidth: el.clientWidth };
   });
-  return tokens.access_token;
 }
 
 /** The text of xterm.js's visible rows (its DOM renderer draws one div per row). */

@@ -124,3 +124,83 @@ test("Next page follows next_cursor and Previous comes back", { timeout: 120_000
     assert.deepEqual(pageErrors, [], "uncaught errors in the page");
   });
 });
+
+/** The labels of the sort menu's options, and the one chosen. */
+async function sortMenu(page) {
+  const select = page.getByLabel("Sort by");
+  return {
+    labels: (await select.locator("option").allTextContents()).map((t) => t.trim()),
+    chosen: await select.evaluate((s) => s.selectedOptions[0]?.textContent?.trim() ?? ""),
+    value: await select.inputValue(),
+  };
+}
+
+test("the sort menu offers each order once and always shows the one in use", { timeout: 120_000 }, async () => {
+  await withBrowser("movies-sort", async ({ page, pageErrors }) => {
+    for (const [path, value, label] of [
+      ["/movies", "id", "Order added"],
+      ["/movies?sort=id", "id", "Order added"],
+      ["/movies?sort=-id", "-id", "Last added first"],
+      ["/movies?sort=-title", "-title", "Title, Z to A"],
+      ["/movies?q=the", "", "Best match"],
+      ["/movies?q=the&sort=id", "id", "Order added"],
+    ]) {
+      await page.goto(path);
+      await page.getByTestId("movie-row").first().waitFor();
+      const menu = await sortMenu(page);
+      assert.deepEqual(menu.labels, [...new Set(menu.labels)], `${path}: an order is offered twice: ${menu.labels.join(" | ")}`);
+      assert.equal(menu.value, value, `${path}: the menu's value`);
+      assert.equal(menu.chosen, label, `${path}: the menu shows "${menu.chosen}"`);
+      assert.equal(menu.labels.includes("Best match"), path.includes("q="), `${path}: "Best match" is offered only for a search`);
+    }
+    // The order of ?sort=-id is the API's.
+    const newest = await api("/api/v1/movies?sort=-id&limit=20");
+    await page.goto("/movies?sort=-id");
+    await waitForTitles(page, newest.items.map((m) => m.title), "sort=-id");
+    // Choosing another filter keeps the order out of the address when none was chosen.
+    await page.goto("/movies");
+    await page.getByTestId("movie-row").first().waitFor();
+    await page.getByLabel("IMDb rating").selectOption("8");
+    await page.waitForURL((url) => url.searchParams.get("rating_min") === "8");
+    assert.equal(new URL(page.url()).searchParams.get("sort"), null, "a default order was written into the address");
+    assert.deepEqual(pageErrors, [], "uncaught errors in the page");
+  });
+});
+
+/** The number a results summary starts with ("1,234 films match · …"). */
+function leadingCount(text) {
+  const m = /^([\d.,\s\u202f]+)\s+films?\b/.exec(text.trim());
+  return m ? Number(m[1].replace(/\D/g, "")) : null;
+}
+
+test("filtered results say how many films match in all", { timeout: 120_000 }, async () => {
+  const stats = await api("/api/v1/movies/stats");
+  const drama = stats.by_genre.find((g) => g.genre === "Drama");
+  assert.ok(drama && drama.movies > 20, "the fixture should have more than a page of dramas");
+  const recent = await api("/api/v1/movies?genre=Drama&year_min=2000&limit=1");
+
+  await withBrowser("movies-total", async ({ page, pageErrors }) => {
+    const cases = [
+      ["/movies", stats.total],
+      ["/movies?genre=Drama", drama.movies],
+      ["/movies?genre=Drama&year_min=2000&sort=-imdb_rating", recent.total],
+    ];
+    for (const [path, expected] of cases) {
+      await page.goto(path);
+      await page.getByTestId("movie-row").first().waitFor();
+      const summary = page.getByTestId("movies-count");
+      const text = (await summary.textContent()) ?? "";
+      assert.equal(leadingCount(text), expected, `${path}: the summary "${text}" does not start with ${expected} films`);
+      // The next page still says the total.
+      if (expected > 20) {
+        await page.getByTestId("next-page").click();
+        await page.waitForURL((url) => url.searchParams.has("cursor"));
+        await page.waitForFunction(() => /page 2/.test(document.querySelector("[data-testid=movies-count]")?.textContent ?? ""));
+        const second = (await summary.textContent()) ?? "";
+        assert.equal(leadingCount(second), expected, `${path}, page 2: "${second}"`);
+      }
+    }
+    await screenshot(page, "04-movies-total");
+    assert.deepEqual(pageErrors, [], "uncaught errors in the page");
+  });
+});

@@ -12,6 +12,7 @@ import type {
   Page,
   PipelineSpec,
   RunView,
+  SessionView,
   Site,
 } from "./types";
 
@@ -93,4 +94,8 @@ export const api = {
     authed<JobPage>("/api/v1/jobs", { query: { ...query } }),
   retryJob: (id: string) => authed<JobView>(`/api/v1/jobs/${enc(id)}/retry`, { method: "POST" }),
   cancelJob: (id: string) => authed<JobView>(`/api/v1/jobs/${enc(id)}/cancel`, { method: "POST" }),
+
+  sessions: () => authed<{ sessions: SessionView[] }>("/api/v1/auth/sessions"),
+  revokeSession: (id: string) => authed<void>(`/api/v1/auth/sessions/${enc(id)}`, { method: "DELETE" }),
+  revokeOtherSessions: () => authed<{ revoked: number }>("/api/v1/auth/sessions/revoke-others", { method: "POST" }),
 };

@@ -8,6 +8,7 @@ import { renderHome } from "./pages/home";
 import { renderMovies } from "./pages/movies";
 import { renderMovie } from "./pages/movie";
 import { renderLogin } from "./pages/login";
+import { renderAccount as renderAccountPage } from "./pages/account";
 import { renderPipelines } from "./pages/pipelines";
 import { renderRun } from "./pages/run";
 import { renderJobs } from "./pages/jobs";
@@ -25,6 +26,7 @@ route("/terminal", "terminal", async (ctx: RouteContext) => {
   ctx.root.replaceChildren();
   return renderTerminal(ctx);
 });
+route("/account", "account", renderAccountPage);
 route("/admin", "admin", () => navigate("/admin/pipelines", { replace: true }));
 route("/admin/login", "admin", renderLogin);
 route("/admin/pipelines", "admin", adminOnly(renderPipelines));
@@ -49,7 +51,7 @@ function renderAccount(): void {
   }
   replaceChildren(
     box,
-    h("span", { class: "nav-user", "data-testid": "nav-user", title: s.user.roles.join(", ") }, s.user.email),
+    h("a", { href: "/account", class: "nav-user", "data-testid": "nav-user", "data-nav": "account", title: `Your account (${s.user.roles.join(", ")})` }, s.user.email),
     h(
       "button",
       {

@@ -61,6 +61,8 @@ export interface Movie {
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
+  /** How many items match, on every page together. */
+  total: number;
 }
 
 export interface GenreStats {
@@ -179,4 +181,15 @@ export interface JobView {
 export interface JobPage {
   jobs: JobView[];
   next?: string | null;
+  /** How many jobs match the filters, on every page together. */
+  total: number;
+}
+
+export interface SessionView {
+  id: string;
+  method: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  current: boolean;
 }

@@ -32,6 +32,8 @@ pub struct JobPage {
     pub jobs: Vec<JobView>,
     /// Pass as `before` to get the next page; absent on the last page.
     pub next: Option<JobId>,
+    /// How many jobs match the state and queue filters, on every page together.
+    pub total: i64,
 }
 
 /// A cloneable handle to the queue.
@@ -272,7 +274,8 @@ impl Queue {
         let next = (jobs.len() == limit as usize)
             .then(|| jobs.last().map(|j| j.id))
             .flatten();
-        Ok(JobPage { jobs, next })
+        let total = self.jobs.count(filter).await?;
+        Ok(JobPage { jobs, next, total })
     }
 
     /// One job with its failed attempts.

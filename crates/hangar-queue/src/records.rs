@@ -615,6 +615,20 @@ impl JobStore {
         Ok(rows)
     }
 
+    /// How many jobs match `filter`'s state and queue, on every page together.
+    pub async fn count(&self, filter: &JobFilter) -> Result<i64, QueueError> {
+        let sql = "SELECT COUNT(*) FROM hangar_jobs WHERE ($1 IS NULL OR state = $1) \
+             AND ($2 IS NULL OR queue = $2)";
+        let n = on_pool!(self.store, pool => {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(filter.state.map(JobState::as_str))
+                .bind(filter.queue.as_deref())
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(n)
+    }
+
     /// One job and its failed attempts, oldest first.
     pub async fn get(&self, id: JobId) -> Result<Option<(JobRow, Vec<AttemptRow>)>, QueueError> {
         let job_sql = format!("SELECT {COLUMNS} FROM hangar_jobs WHERE id = $1");

@@ -407,10 +407,53 @@ async fn writes_are_for_admins_and_keep_search_in_step(backend: Backend) {
     );
 }
 
+async fn every_page_counts_all_the_films_that_match(backend: Backend) {
+    let Some(app) = spawn_with_movies(backend, |_| {}).await else {
+        return;
+    };
+    let cases = [
+        ("", "1 = 1"),
+        (
+            "genre=Drama&year_min=1990",
+            "major_genre = 'Drama' AND release_year >= 1990",
+        ),
+        ("rating_min=8&sort=-imdb_rating", "imdb_rating >= 8"),
+        ("genre=No%20such%20genre", "1 = 0"),
+    ];
+    for (filters, condition) in cases {
+        let expected = count_where(&app, condition).await;
+        let path = format!("/api/v1/movies?{filters}&limit=7");
+        let (status, first) = get(&app, &path, None).await;
+        assert_eq!(status, 200, "{path}: {first}");
+        assert_eq!(first["total"].as_i64(), Some(expected), "{path}");
+        // The total is of every page, not of this one.
+        if let Some(cursor) = first["next_cursor"].as_str() {
+            let (_, second) = get(&app, &format!("{path}&cursor={cursor}"), None).await;
+            assert_eq!(second["total"].as_i64(), Some(expected), "{path}, page 2");
+        }
+        assert_eq!(
+            all_pages(&app, &path).await.len() as i64,
+            expected,
+            "{path}"
+        );
+    }
+    // A search counts its matches too, whatever the page size.
+    let searched = all_pages(&app, "/api/v1/movies?q=the&limit=100").await;
+    let (_, page) = get(&app, "/api/v1/movies?q=the&limit=3", None).await;
+    assert_eq!(page["total"].as_i64(), Some(searched.len() as i64));
+    let (_, page) = get(&app, "/api/v1/movies?q=the&genre=Drama&limit=3", None).await;
+    let dramas = searched
+        .iter()
+        .filter(|m| m["major_genre"] == "Drama")
+        .count();
+    assert_eq!(page["total"].as_i64(), Some(dramas as i64));
+}
+
 on_each_backend!(
     search_finds_titles_by_word_prefixes,
     filters_and_sorts_page_through_every_match_once,
     bad_parameters_are_named,
     top_stats_and_detail_agree_with_the_table,
     writes_are_for_admins_and_keep_search_in_step,
+    every_page_counts_all_the_films_that_match,
 );

@@ -321,6 +321,7 @@ async fn the_admin_api_lists_shows_retries_and_cancels(backend: QueueBackend) {
         .map(|j| j["id"].as_str().unwrap())
         .collect();
     assert_eq!(listed, vec![dead.to_string()]);
+    assert_eq!(page["total"], 1, "{page}");
 
     let all: Value = admin(client.get(app.url("/api/v1/jobs?limit=1")))
         .send()
@@ -330,6 +331,8 @@ async fn the_admin_api_lists_shows_retries_and_cancels(backend: QueueBackend) {
         .await
         .unwrap();
     assert_eq!(all["jobs"][0]["id"], waiting.to_string(), "newest first");
+    // The total counts every page of the filter, not the one shown.
+    assert_eq!(all["total"], 2, "{all}");
     let next = all["next"].as_str().unwrap();
     let rest: Value = admin(client.get(app.url(&format!("/api/v1/jobs?limit=1&before={next}"))))
         .send()
@@ -339,6 +342,21 @@ async fn the_admin_api_lists_shows_retries_and_cancels(backend: QueueBackend) {
         .await
         .unwrap();
     assert_eq!(rest["jobs"][0]["id"], dead.to_string());
+    assert_eq!(rest["total"], 2, "{rest}");
+    let on_queue: Value = admin(client.get(app.url("/api/v1/jobs?queue=no-such-queue")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            on_queue["jobs"].as_array().unwrap().len(),
+            &on_queue["total"]
+        ),
+        (0, &json!(0))
+    );
 
     let bad = admin(client.get(app.url("/api/v1/jobs?colour=red")))
         .send()

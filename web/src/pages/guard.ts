@@ -29,7 +29,9 @@ export function adminOnly(render: Render): Render {
               "p",
               null,
               `You are signed in as ${s.user.email}, whose roles are: ${s.user.roles.join(", ") || "none"}. `,
-              "Sign in with an admin account to manage pipelines and jobs.",
+              "Sign in with an admin account to manage pipelines and jobs, or see ",
+              h("a", { href: "/account" }, "your account"),
+              ".",
             ),
             h(
               "button",

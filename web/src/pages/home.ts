@@ -5,7 +5,7 @@ import { api, ApiError } from "../api";
 import { h } from "../dom";
 import type { RouteContext } from "../router";
 import type { Link, Site } from "../types";
-import { errorBox, loading, setTitle } from "../ui";
+import { errorBox, formatNumber, loading, setTitle } from "../ui";
 
 /** An href safe to put in a link: web, mail and same-site addresses only. */
 export function safeHref(url: string): string | null {
@@ -41,7 +41,25 @@ function paragraphs(text: string | null | undefined, className: string): HTMLEle
     .map((p) => h("p", { class: className }, p));
 }
 
-function explore(): HTMLElement {
+/** How many films the explorer has, from the catalogue itself; filled in when the statistics come. */
+function movieCount(signal: AbortSignal): HTMLElement {
+  const el = h("span", { class: "explore-count", "data-testid": "movies-total" });
+  api
+    .movieStats(signal)
+    .then((stats) => {
+      el.textContent =
+        stats.total === 0
+          ? "No films are loaded yet: see how to load them."
+          : `${formatNumber(stats.total)} ${stats.total === 1 ? "film" : "films"} in the catalogue.`;
+      el.dataset.total = String(stats.total);
+    })
+    .catch(() => {
+      // The card still leads to the explorer, which says what is wrong.
+    });
+  return el;
+}
+
+function explore(signal: AbortSignal): HTMLElement {
   return h(
     "section",
     { class: "explore", "aria-labelledby": "explore-title" },
@@ -59,11 +77,12 @@ function explore(): HTMLElement {
       h("span", { class: "explore-kicker", "aria-hidden": "true" }, "★"),
       h("span", { class: "explore-title" }, "Explore the movies"),
       h("span", { class: "explore-text" }, "Search, filter and sort films by genre, year and rating."),
+      movieCount(signal),
     ),
   );
 }
 
-function renderSite(site: Site): HTMLElement[] {
+function renderSite(site: Site, signal: AbortSignal): HTMLElement[] {
   const owner = site.owner;
   const projects = site.projects ?? [];
   return [
@@ -75,7 +94,7 @@ function renderSite(site: Site): HTMLElement[] {
       ...paragraphs(owner.summary, "hero-summary"),
       linkList(owner.links, "link-row", "owner-links"),
     ),
-    explore(),
+    explore(signal),
     h(
       "section",
       { class: "projects", "aria-labelledby": "projects-title" },
@@ -112,11 +131,11 @@ export function renderHome(ctx: RouteContext): void {
   ctx.root.append(page);
 
   const load = () => {
-    page.replaceChildren(h("h1", { class: "sr-only" }, "Home"), loading(), explore());
+    page.replaceChildren(h("h1", { class: "sr-only" }, "Home"), loading(), explore(ctx.signal));
     api
       .site(ctx.signal)
       .then((site) => {
-        page.replaceChildren(...renderSite(site));
+        page.replaceChildren(...renderSite(site, ctx.signal));
         setTitle(site.owner.name);
       })
       .catch((err) => {
@@ -133,7 +152,7 @@ export function renderHome(ctx: RouteContext): void {
                 h("p", { class: "muted" }, err.detail),
               )
             : h("div", { "data-testid": "site-error" }, errorBox(err, load)),
-          explore(),
+          explore(ctx.signal),
         );
       });
   };

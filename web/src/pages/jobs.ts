@@ -7,7 +7,7 @@ import { debounce, h } from "../dom";
 import { subscribe } from "../events";
 import { navigate, type PageHandle, type RouteContext } from "../router";
 import { JOB_STATES, type JobView } from "../types";
-import { badge, errorBox, loading, setBadge, setTitle, shortId, timeCell } from "../ui";
+import { badge, errorBox, formatNumber, loading, setBadge, setTitle, shortId, timeCell } from "../ui";
 import { adminTabs, feedIndicator } from "./admin";
 
 const PAGE_SIZE = 50;
@@ -205,17 +205,18 @@ export function renderJobs(ctx: RouteContext): PageHandle {
       }
       const newest = !before;
       const n = page.jobs.length;
-      const jobs = `${n} ${n === 1 ? "job" : "jobs"}`;
+      const filtered = !!(filterState || filterQueue);
+      const total = `${formatNumber(page.total)} ${page.total === 1 ? "job" : "jobs"}`;
       summary.textContent =
         n === 0
           ? newest
-            ? "No jobs match these filters."
-            : "No older jobs."
-          : newest
-            ? next
-              ? `The ${jobs} last created`
-              : jobs
-            : `${jobs} created earlier${next ? "" : ", the oldest"}`;
+            ? filtered
+              ? "No jobs match these filters."
+              : "No jobs yet."
+            : `${total} · no older jobs.`
+          : n === page.total
+            ? total
+            : `${total} · ${n === 1 ? "this one" : `these ${formatNumber(n)}`} created ${newest ? "last" : `earlier${next ? "" : ", the oldest"}`}`;
       if (page.jobs.length === 0) {
         results.replaceChildren(h("div", { class: "empty", "data-testid": "jobs-empty" }, h("p", null, "Nothing to show.")));
       } else {

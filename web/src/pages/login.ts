@@ -5,13 +5,24 @@ import { h } from "../dom";
 import { navigate, type RouteContext } from "../router";
 import { errorBox, setTitle } from "../ui";
 
-/** Where to go after signing in: a path on this site from `?next=`, else the admin pages. */
-function nextPath(query: URLSearchParams): string {
+/**
+ * Where to go after signing in: `?next=` when it is a page of this site, else the
+ * admin pages (or the profile for an account without the admin role). `next` is
+ * resolved by the browser's own URL parser against this site, which drops tabs
+ * and line feeds and reads `/\` as `//`: what is accepted is exactly what a
+ * link to it would open, a path on this origin.
+ */
+export function nextPath(query: URLSearchParams, fallback = "/admin/pipelines"): string {
   const next = query.get("next");
-  if (next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") && !next.startsWith("/admin/login")) {
-    return next;
+  if (!next) return fallback;
+  let target: URL;
+  try {
+    target = new URL(next, location.origin);
+  } catch {
+    return fallback;
   }
-  return "/admin/pipelines";
+  if (target.origin !== location.origin || target.pathname.startsWith("/admin/login")) return fallback;
+  return target.pathname + target.search + target.hash;
 }
 
 export function renderLogin(ctx: RouteContext): void {
@@ -27,7 +38,9 @@ export function renderLogin(ctx: RouteContext): void {
       h(
         "p",
         { class: "actions" },
-        auth.isAdmin(s) ? h("a", { class: "button", href: nextPath(ctx.query) }, "Continue to admin") : null,
+        auth.isAdmin(s)
+          ? h("a", { class: "button", href: nextPath(ctx.query), "data-testid": "continue" }, "Continue to admin")
+          : h("a", { class: "button", href: nextPath(ctx.query, "/account"), "data-testid": "continue" }, "Continue to your account"),
         h(
           "button",
           {
@@ -76,8 +89,8 @@ export function renderLogin(ctx: RouteContext): void {
     submit.disabled = true;
     submit.textContent = "Signing in…";
     try {
-      await auth.login(email.value.trim(), password.value);
-      navigate(nextPath(ctx.query), { replace: true });
+      const signedIn = await auth.login(email.value.trim(), password.value);
+      navigate(nextPath(ctx.query, auth.isAdmin(signedIn) ? "/admin/pipelines" : "/account"), { replace: true });
     } catch (err) {
       if (ctx.signal.aborted) return;
       message.append(errorBox(err));
@@ -91,7 +104,7 @@ export function renderLogin(ctx: RouteContext): void {
 
   section.append(
     h("h1", null, "Sign in"),
-    h("p", { class: "muted" }, "The admin pages (pipelines, runs and jobs) need an account with the admin role."),
+    h("p", { class: "muted" }, "Sign in to see your account and where you are signed in. The admin pages (pipelines, runs and jobs) need an account with the admin role."),
     form,
   );
 }

@@ -9,6 +9,28 @@ import { navigate, type PageHandle, type RouteContext } from "../router";
 import type { Movie, MovieStats } from "../types";
 import { DASH, errorBox, formatNumber, loading, setTitle } from "../ui";
 
+/** What to do when there are no films at all: load them with the movies_etl pipeline. */
+function emptyCatalogue(): HTMLElement {
+  return h(
+    "div",
+    { class: "empty empty-catalogue", "data-testid": "catalogue-empty" },
+    h("p", { class: "empty-title" }, "The catalogue is empty: no films have been loaded yet."),
+    h(
+      "p",
+      null,
+      "Load them with the ",
+      h("code", null, "movies_etl"),
+      " pipeline: on the server, run ",
+      h("code", null, "hangar pipeline run movies_etl --wait"),
+      " (after ",
+      h("code", null, "scripts/fetch-datasets"),
+      "), or sign in as an admin and run it from the ",
+      h("a", { href: "/admin/pipelines" }, "Pipelines"),
+      " page.",
+    ),
+  );
+}
+
 const PAGE_SIZE = 20;
 
 /** The filters the query string can hold, by parameter name. */
@@ -31,7 +53,11 @@ const SORTS: [string, string][] = [
   ["-running_time_min", "Longest first"],
   ["running_time_min", "Shortest first"],
   ["id", "Order added"],
+  ["-id", "Last added first"],
 ];
+
+/** The order of a list without a search: the API's default when `sort` is not given. */
+const DEFAULT_SORT = "id";
 
 const MIN_RATINGS = ["9", "8", "7", "6", "5", "4", "3", "2", "1"];
 
@@ -114,6 +140,7 @@ export function renderMovies(ctx: RouteContext): PageHandle {
     h("option", { value: "" }, "Any rating"),
     MIN_RATINGS.map((r) => h("option", { value: r }, `${r} or higher`)),
   );
+  // Only a search has an order of its own (relevance); without one the list is in the order added.
   const defaultSort = h("option", { value: "" }, "Best match");
   const sort = h(
     "select",
@@ -163,6 +190,10 @@ export function renderMovies(ctx: RouteContext): PageHandle {
   let cursor = "";
   let nextCursor: string | null = null;
   let inflight: AbortController | null = null;
+  /** Films in the whole catalogue, once the statistics have come. */
+  let catalogueTotal: number | null = null;
+  /** The last page shown, to show again when the catalogue turns out to be empty. */
+  let shown: { items: Movie[]; next: string | null; total: number } | null = null;
 
   /** Puts the query's filters into the controls, leaving the one being typed in alone. */
   function syncControls(): void {
@@ -179,8 +210,17 @@ export function renderMovies(ctx: RouteContext): PageHandle {
       ratingMin.append(h("option", { value: filters.rating_min }, `${filters.rating_min} or higher`));
     }
     ratingMin.value = filters.rating_min ?? "";
-    sort.value = filters.sort ?? "";
-    defaultSort.textContent = filters.q ? "Best match" : "Order added";
+    if (filters.q) {
+      if (!defaultSort.isConnected) sort.prepend(defaultSort);
+    } else {
+      defaultSort.remove();
+    }
+    const chosen = filters.sort ?? (filters.q ? "" : DEFAULT_SORT);
+    if (chosen && ![...sort.options].some((o) => o.value === chosen)) {
+      // A sort this menu does not offer (from a shared link): show it as it is rather than nothing.
+      sort.append(h("option", { value: chosen }, chosen));
+    }
+    sort.value = chosen;
     distributorChip.replaceChildren();
     if (filters.distributor) {
       distributorChip.append(
@@ -204,7 +244,7 @@ export function renderMovies(ctx: RouteContext): PageHandle {
   }
 
   /** The filters as the controls show them. */
-  function controls(): Filters {
+  function controls(sortChosen = false): Filters {
     return {
       q: q.value.trim() || undefined,
       genre: genre.value || undefined,
@@ -212,7 +252,8 @@ export function renderMovies(ctx: RouteContext): PageHandle {
       year_min: yearMin.value.trim() || undefined,
       year_max: yearMax.value.trim() || undefined,
       rating_min: ratingMin.value || undefined,
-      sort: sort.value || undefined,
+      // The order changes only when it is chosen: the menu shows the default one when none is.
+      sort: sortChosen ? sort.value || undefined : filters.sort,
     };
   }
 
@@ -234,7 +275,7 @@ export function renderMovies(ctx: RouteContext): PageHandle {
     try {
       const page = await api.movies(query, controller.signal);
       if (controller.signal.aborted) return;
-      show(page.items, page.next_cursor);
+      show(page.items, page.next_cursor, page.total);
     } catch (err) {
       if (controller.signal.aborted) return;
       nextCursor = null;
@@ -249,25 +290,32 @@ export function renderMovies(ctx: RouteContext): PageHandle {
     }
   }
 
-  function show(items: Movie[], next: string | null): void {
+  function show(items: Movie[], next: string | null, total: number): void {
+    shown = { items, next, total };
     nextCursor = next;
     const cursors = historyCursors();
     const pageNumber = cursor ? (cursors.length > 0 ? cursors.length + 1 : null) : 1;
+    const unfiltered = Object.keys(filters).every((k) => k === "sort");
     if (items.length === 0) {
-      summary.textContent = cursor ? "No more films." : "No films match these filters.";
-      results.replaceChildren(
-        h("div", { class: "empty", "data-testid": "movies-empty" }, h("p", null, "Nothing found. Try fewer words or wider filters.")),
-      );
+      if (!cursor && (catalogueTotal === 0 || (unfiltered && total === 0))) {
+        summary.textContent = "No films yet.";
+        results.replaceChildren(emptyCatalogue());
+      } else {
+        summary.textContent = cursor ? "No more films." : "No films match these filters.";
+        results.replaceChildren(
+          h("div", { class: "empty", "data-testid": "movies-empty" }, h("p", null, "Nothing found. Try fewer words or wider filters.")),
+        );
+      }
     } else {
-      const films = `${items.length} ${items.length === 1 ? "film" : "films"}`;
+      const films = `${formatNumber(total)} ${total === 1 ? "film" : "films"}${unfiltered ? "" : " match"}`;
       if (pageNumber === 1 && !next) {
         summary.textContent = films;
       } else if (pageNumber !== null) {
         const first = (pageNumber - 1) * PAGE_SIZE + 1;
         const range = `${formatNumber(first)}–${formatNumber(first + items.length - 1)}`;
-        summary.textContent = `Page ${pageNumber} · ${films} (${range})${next ? "" : ", the last page"}`;
+        summary.textContent = `${films} · page ${pageNumber} (${range})${next ? "" : ", the last page"}`;
       } else {
-        summary.textContent = `${films} on this page${next ? "" : ", the last page"}`;
+        summary.textContent = `${films} · ${items.length} on this page${next ? "" : ", the last page"}`;
       }
       results.replaceChildren(
         h(
@@ -331,7 +379,7 @@ export function renderMovies(ctx: RouteContext): PageHandle {
   for (const select of [genre, ratingMin, sort]) {
     select.addEventListener("change", () => {
       typed.cancel();
-      commit(controls(), false);
+      commit(controls(select === sort), false);
     });
   }
 
@@ -348,6 +396,8 @@ export function renderMovies(ctx: RouteContext): PageHandle {
     .movieStats(ctx.signal)
     .then((stats: MovieStats) => {
       catalogue.textContent = `${formatNumber(stats.total)} films in the catalogue`;
+      catalogueTotal = stats.total;
+      if (stats.total === 0 && shown && shown.items.length === 0) show(shown.items, shown.next, shown.total);
       const chosen = genre.value;
       for (const g of stats.by_genre) {
         if (!g.genre || [...genre.options].some((o) => o.value === g.genre)) continue;

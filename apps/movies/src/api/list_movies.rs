@@ -2,12 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use hangar_api::{ApiQuery, Page, Problem, bad_cursor, decode_cursor, encode_cursor};
+use hangar_api::{ApiQuery, Problem, bad_cursor, decode_cursor, encode_cursor};
 use hangar_store::placeholders::for_dialect;
 use hangar_store::{Dialect, Store, on_pool};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::model::{Bind, MOVIE_COLUMNS, Movie};
 use super::{Filters, MAX_LIMIT, store_problem};
@@ -49,6 +49,17 @@ pub struct ListParams {
     /// `next_cursor` of the previous page.
     #[param(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
+}
+
+/// A page of the films that match, and how many match in all.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MoviePage {
+    /// The films of this page, in the requested order.
+    pub items: Vec<Movie>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// How many films match the search and filters, on every page together.
+    pub total: i64,
 }
 
 /// Sortable fields: name, column, and whether its values are real numbers.
@@ -104,19 +115,19 @@ const OFFSET: &str = "offset";
     tag = "movies",
     params(ListParams),
     responses(
-        (status = 200, description = "A page of films", body = Page<Movie>),
+        (status = 200, description = "A page of films", body = MoviePage),
         (status = 400, description = "An unknown parameter, a bad value or a bad cursor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_movies(
     State(store): State<Store>,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<Page<Movie>>, Problem> {
+) -> Result<Json<MoviePage>, Problem> {
     page(&store, params).await.map(Json)
 }
 
-/// A page of films: the list's and the terminal's search.
-pub(crate) async fn page(store: &Store, params: ListParams) -> Result<Page<Movie>, Problem> {
+/// A page of films and their total: the list's and the terminal's search.
+pub(crate) async fn page(store: &Store, params: ListParams) -> Result<MoviePage, Problem> {
     let limit = params.limit.unwrap_or(20);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Problem::bad_request(format!(
@@ -153,6 +164,14 @@ pub(crate) async fn page(store: &Store, params: ListParams) -> Result<Page<Movie
         ),
     };
     filters.apply(&mut clauses, &mut binds)?;
+    // Every match, on this page or another: the conditions before the cursor's.
+    let mut count_sql = format!("SELECT COUNT(*) FROM {from}");
+    if !clauses.is_empty() {
+        count_sql.push_str(" WHERE ");
+        count_sql.push_str(&clauses.join(" AND "));
+    }
+    let count_sql = for_dialect(dialect, count_sql);
+    let count_binds = binds.clone();
     let mut offset = 0;
     let order_sql = match order {
         // Relevance is a float computed per query (and not bit-for-bit the same
@@ -212,6 +231,13 @@ pub(crate) async fn page(store: &Store, params: ListParams) -> Result<Page<Movie
     })
     .map_err(store_problem)?;
 
+    let total: i64 = on_pool!(store, pool => {
+        bind_all!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.as_str())), &count_binds)
+            .fetch_one(pool)
+            .await
+    })
+    .map_err(store_problem)?;
+
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = match (more, rows.last()) {
@@ -230,9 +256,10 @@ pub(crate) async fn page(store: &Store, params: ListParams) -> Result<Page<Movie
         }
         _ => None,
     };
-    Ok(Page {
+    Ok(MoviePage {
         items: rows,
         next_cursor,
+        total,
     })
 }
 

@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod passwords;
 mod refresh;
 mod register;
+mod sessions;
 mod tokens;
 
 use std::sync::Arc;
@@ -269,6 +270,9 @@ pub fn routes() -> OpenApiRouter {
         .routes(routes!(refresh::refresh))
         .routes(routes!(logout::logout))
         .routes(routes!(me::me))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::revoke_session))
+        .routes(routes!(sessions::revoke_other_sessions))
         .routes(routes!(oidc::oidc_login))
         .routes(routes!(oidc::oidc_callback))
 }
