@@ -452,6 +452,8 @@ async fn find_or_create(
                 )));
         }
         Err(CreateAccountError::Store(e)) => return Err(accounts::store_problem(e)),
+        // No invitation was given.
+        Err(CreateAccountError::InvalidInvite) => return Err(Problem::internal()),
     };
     accounts::link_identity(store, &provider.name, &claims.sub, &account.id)
         .await
