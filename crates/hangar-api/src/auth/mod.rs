@@ -241,11 +241,11 @@ impl Auth {
         };
         self.0.limits.check_bearer(&ip)?;
         let result = self.authenticate(token).await;
-        if let Err(problem) = &result {
-            if problem.kind == "urn:hangar:problem:invalid-token" {
-                self.0.limits.failed_bearer(&ip);
-                tracing::info!(client = ip, "bearer token refused");
-            }
+        if let Err(problem) = &result
+            && problem.kind == "urn:hangar:problem:invalid-token"
+        {
+            self.0.limits.failed_bearer(&ip);
+            tracing::info!(client = ip, "bearer token refused");
         }
         result
     }
