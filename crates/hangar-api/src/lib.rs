@@ -41,7 +41,10 @@ pub use web::WebUi;
 
 use hangar_store::{Migration, MigrationSet, migration};
 
-static MIGRATIONS: &[Migration] = &[migration!(1, "0001_accounts")];
+static MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_accounts"),
+    migration!(2, "0002_account_admin"),
+];
 
 /// The api role's tables: accounts, sessions, identities, saved idempotent responses.
 pub const MIGRATION_SET: MigrationSet = MigrationSet {

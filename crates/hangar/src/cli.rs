@@ -84,8 +84,53 @@ pub enum UserCommand {
         #[arg(long)]
         name: Option<String>,
         /// If the account exists, set its password and roles instead of failing
+        /// (its sessions are revoked)
         #[arg(long)]
         update: bool,
+    },
+    /// List the accounts
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an account and its open sessions
+    Show {
+        /// The account's e-mail address or id
+        account: String,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account: it cannot sign in, and its sessions are revoked
+    Disable {
+        /// The account's e-mail address or id
+        account: String,
+    },
+    /// Enable a disabled account
+    Enable {
+        /// The account's e-mail address or id
+        account: String,
+    },
+    /// Delete an account and its sessions
+    Delete {
+        /// The account's e-mail address or id
+        account: String,
+        /// Do not ask for confirmation (needed when standard input is not a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Sign an account out everywhere: its tokens stop working at once
+    RevokeSessions {
+        /// The account's e-mail address or id
+        account: String,
+    },
+    /// Make a one-use invitation code to register with while
+    /// `auth.registration = invite` (valid for `auth.invite_ttl`)
+    Invite {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use hangar_testkit::{Backend, TestApp, on_each_backend};
 use serde_json::{Value, json};
 
-const ADMIN: &str = "test-admin-token";
+const ADMIN: &str = "test-admin-token-of-at-least-32-characters";
 
 /// One server-sent event (or a comment, with `comment` set).
 #[derive(Debug, Clone, Default)]

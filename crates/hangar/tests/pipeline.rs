@@ -185,7 +185,7 @@ async fn spawn(backend: Backend) -> Option<TestApp> {
         FETCH,
     ];
     TestApp::spawn_with(backend, pipeline_support::apps(definitions), |c| {
-        c.api.admin_token = "test-admin-token".to_owned();
+        c.api.admin_token = "test-admin-token-of-at-least-32-characters".to_owned();
         c.queue.poll_interval = "50ms".parse().unwrap();
         c.pipeline.max_input_bytes = 2_000_000;
     })
@@ -470,7 +470,7 @@ async fn triggers_are_validated_before_anything_is_created(backend: Backend) {
     let post = |path: &str, body: &str| {
         app.client()
             .post(app.url(path))
-            .bearer_auth("test-admin-token")
+            .bearer_auth("test-admin-token-of-at-least-32-characters")
             .header("content-type", "application/json")
             .body(body.to_owned())
             .send()
@@ -592,7 +592,7 @@ async fn triggers_are_validated_before_anything_is_created(backend: Backend) {
     let shown: Value = app
         .client()
         .get(app.url(&location))
-        .bearer_auth("test-admin-token")
+        .bearer_auth("test-admin-token-of-at-least-32-characters")
         .send()
         .await
         .unwrap()
@@ -603,7 +603,7 @@ async fn triggers_are_validated_before_anything_is_created(backend: Backend) {
     let listed: Value = app
         .client()
         .get(app.url("/api/v1/pipelines/typed/runs"))
-        .bearer_auth("test-admin-token")
+        .bearer_auth("test-admin-token-of-at-least-32-characters")
         .send()
         .await
         .unwrap()

@@ -296,7 +296,9 @@ async fn the_admin_api_lists_shows_retries_and_cancels(backend: QueueBackend) {
         .id;
 
     let client = app.client();
-    let admin = |req: reqwest::RequestBuilder| req.bearer_auth("test-admin-token");
+    let admin = |req: reqwest::RequestBuilder| {
+        req.bearer_auth("test-admin-token-of-at-least-32-characters")
+    };
     let anonymous = client.get(app.url("/api/v1/jobs")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
     let wrong = client

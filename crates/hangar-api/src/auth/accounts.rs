@@ -26,7 +26,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn parse_list(text: &str) -> Vec<Role> {
+    pub(crate) fn parse_list(text: &str) -> Vec<Role> {
         text.split(',')
             .filter_map(|r| match r.trim() {
                 "admin" => Some(Role::Admin),
@@ -44,7 +44,7 @@ impl Role {
         }
     }
 
-    fn list(roles: &[Role]) -> String {
+    pub(crate) fn list(roles: &[Role]) -> String {
         roles
             .iter()
             .map(|r| r.as_str())
@@ -66,14 +66,16 @@ pub struct Account {
     pub roles: Vec<Role>,
     /// When the account was created (RFC 3339).
     pub created_at: String,
+    /// Whether an admin disabled the account: it cannot sign in.
+    pub disabled: bool,
 }
 
-struct AccountRow {
-    account: Account,
-    password_hash: Option<String>,
+pub(crate) struct AccountRow {
+    pub(crate) account: Account,
+    pub(crate) password_hash: Option<String>,
 }
 
-fn account_row(row: AnyRow) -> AccountRow {
+pub(crate) fn account_row(row: AnyRow) -> AccountRow {
     AccountRow {
         account: Account {
             id: row.id,
@@ -81,22 +83,25 @@ fn account_row(row: AnyRow) -> AccountRow {
             name: row.name,
             roles: Role::parse_list(&row.roles),
             created_at: from_ms(row.created_at).to_rfc3339(),
+            disabled: row.disabled_at.is_some(),
         },
         password_hash: row.password_hash,
     }
 }
 
 #[derive(sqlx::FromRow)]
-struct AnyRow {
+pub(crate) struct AnyRow {
     id: String,
     email: String,
     name: Option<String>,
     password_hash: Option<String>,
     roles: String,
     created_at: i64,
+    disabled_at: Option<i64>,
 }
 
-const USER_COLUMNS: &str = "id, email, name, password_hash, roles, created_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, name, password_hash, roles, created_at, disabled_at";
 
 /// Why an account was not created.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +109,9 @@ pub enum CreateAccountError {
     /// Another account has the address.
     #[error("an account with this e-mail address exists")]
     EmailTaken,
+    /// The invitation code is unknown, used or expired.
+    #[error("the invitation code is unknown, used or expired")]
+    InvalidInvite,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -136,31 +144,88 @@ pub async fn create_account(
     password_hash: Option<&str>,
     roles: &[Role],
 ) -> Result<Account, CreateAccountError> {
+    insert_account(store, email, name, password_hash, roles, None).await
+}
+
+/// Creates an account with the invitation `code`, which is used up in the same
+/// transaction: a refused account leaves the code unused.
+pub(crate) async fn create_invited_account(
+    store: &Store,
+    email: &str,
+    name: Option<&str>,
+    password_hash: &str,
+    code: &str,
+) -> Result<Account, CreateAccountError> {
+    insert_account(
+        store,
+        email,
+        name,
+        Some(password_hash),
+        &[Role::User],
+        Some(code),
+    )
+    .await
+}
+
+async fn insert_account(
+    store: &Store,
+    email: &str,
+    name: Option<&str>,
+    password_hash: Option<&str>,
+    roles: &[Role],
+    invite: Option<&str>,
+) -> Result<Account, CreateAccountError> {
     let now = now_ms();
     let id = Uuid::now_v7().to_string();
+    let invite_hash = invite.map(token_hash);
     let result = on_pool!(store.writer(), pool => {
-        sqlx::query(
-            "INSERT INTO hangar_users (id, email, name, password_hash, roles, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(&id)
-        .bind(email)
-        .bind(name)
-        .bind(password_hash)
-        .bind(Role::list(roles))
-        .bind(now)
-        .execute(pool)
+        async {
+            let mut tx = pool.begin().await?;
+            // The code first: without a valid one, nothing tells whether the
+            // address has an account.
+            if let Some(hash) = &invite_hash {
+                let claimed = sqlx::query(
+                    "UPDATE hangar_invites SET used_at = $2, used_by = $3 \
+                     WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(hash)
+                .bind(now)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+            }
+            sqlx::query(
+                "INSERT INTO hangar_users (id, email, name, password_hash, roles, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(&id)
+            .bind(email)
+            .bind(name)
+            .bind(password_hash)
+            .bind(Role::list(roles))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
+        }
         .await
-        .map(|_| ())
     });
     match result {
-        Ok(_) => Ok(Account {
+        Ok(true) => Ok(Account {
             id,
             email: email.to_owned(),
             name: name.map(str::to_owned),
             roles: roles.to_vec(),
             created_at: from_ms(now).to_rfc3339(),
+            disabled: false,
         }),
+        Ok(false) => Err(CreateAccountError::InvalidInvite),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             Err(CreateAccountError::EmailTaken)
         }
@@ -168,36 +233,12 @@ pub async fn create_account(
     }
 }
 
-/// Sets the roles and, if given, the password hash of the account with `email`;
-/// returns the account, or `None` when there is none.
-pub async fn update_account(
-    store: &Store,
-    email: &str,
-    password_hash: Option<&str>,
-    roles: &[Role],
-) -> Result<Option<Account>, StoreError> {
-    on_pool!(store.writer(), pool => {
-        sqlx::query(
-            "UPDATE hangar_users SET roles = $2, password_hash = COALESCE($3, password_hash), \
-             updated_at = $4 WHERE email = $1",
-        )
-        .bind(email)
-        .bind(Role::list(roles))
-        .bind(password_hash)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|_| ())
-    })?;
-    Ok(find_by_email(store, email).await?.map(|(a, _)| a))
-}
-
-/// Whether any account has the admin role (a fresh installation has none).
+/// Whether any enabled account has the admin role (a fresh installation has none).
 pub async fn admin_exists(store: &Store) -> Result<bool, StoreError> {
     let admins: i64 = on_pool!(store, pool => {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM (SELECT 1 FROM hangar_users \
-             WHERE ',' || roles || ',' LIKE '%,admin,%' LIMIT 1) AS any_admin",
+             WHERE disabled_at IS NULL AND ',' || roles || ',' LIKE '%,admin,%' LIMIT 1) AS any_admin",
         )
         .fetch_one(pool)
         .await
@@ -227,14 +268,14 @@ pub(crate) async fn find_by_id(store: &Store, id: &str) -> Result<Option<Account
 }
 
 /// A new random refresh token and the hash it is stored under.
-fn new_refresh_token() -> (String, String) {
+pub(crate) fn new_refresh_token() -> (String, String) {
     let bytes: [u8; 32] = rand::random();
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let hash = token_hash(&token);
     (token, hash)
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -362,6 +403,7 @@ pub(crate) async fn rotate(store: &Store, token: &str) -> Result<Rotation, Store
                         name: None,
                         roles: Vec::new(),
                         created_at: String::new(),
+                        disabled: false,
                     },
                     session,
                     refresh_token: next.clone(),
@@ -382,12 +424,12 @@ pub(crate) async fn rotate(store: &Store, token: &str) -> Result<Rotation, Store
         ) => {
             // The account is read again so that role changes apply at refresh.
             match find_by_id(store, &account.id).await? {
-                Some(account) => Ok(Rotation::Rotated {
+                Some(account) if !account.disabled => Ok(Rotation::Rotated {
                     account,
                     session,
                     refresh_token,
                 }),
-                None => Ok(Rotation::Invalid),
+                _ => Ok(Rotation::Invalid),
             }
         }
         (Rotation::Reused, Some(session)) => {
@@ -418,15 +460,36 @@ pub(crate) async fn revoke_session(
     Ok(())
 }
 
-/// Whether a session exists, is not revoked and has not expired.
-pub(crate) async fn session_active(store: &Store, session: &str) -> Result<bool, StoreError> {
-    let row: Option<(Option<i64>, i64)> = on_pool!(store, pool => {
-        sqlx::query_as("SELECT revoked_at, expires_at FROM hangar_sessions WHERE id = $1")
-            .bind(session)
-            .fetch_optional(pool)
-            .await
+/// The account behind an active session, as it is now.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionAccount {
+    pub(crate) user_id: String,
+    pub(crate) email: String,
+    pub(crate) roles: Vec<Role>,
+}
+
+/// The account of a session that exists, is not revoked, has not expired and
+/// whose account is enabled; `None` otherwise. One query, so that every request
+/// sees the account's current roles at the cost of the session check alone.
+pub(crate) async fn session_account(
+    store: &Store,
+    session: &str,
+) -> Result<Option<SessionAccount>, StoreError> {
+    let row: Option<(String, String, String)> = on_pool!(store, pool => {
+        sqlx::query_as(
+            "SELECT u.id, u.email, u.roles FROM hangar_sessions s JOIN hangar_users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(session)
+        .bind(now_ms())
+        .fetch_optional(pool)
+        .await
     })?;
-    Ok(matches!(row, Some((None, expires)) if expires > now_ms()))
+    Ok(row.map(|(user_id, email, roles)| SessionAccount {
+        user_id,
+        email,
+        roles: Role::parse_list(&roles),
+    }))
 }
 
 /// The user linked to `subject` at `provider`.

@@ -7,7 +7,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{Auth, TokenResponse, accounts, passwords, unauthorized};
+use super::{Auth, TokenResponse, account_disabled, accounts, passwords, unauthorized};
 use crate::extract::ApiJson;
 use crate::problem::Problem;
 
@@ -22,6 +22,8 @@ pub struct LoginRequest {
 }
 
 /// Signs in. An unknown address and a wrong password get the same answer.
+/// Failed sign-ins are counted per account and client address: a stranger's
+/// failures slow down the stranger's address, not the owner's.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -31,10 +33,11 @@ pub struct LoginRequest {
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is disabled (only said for the right password)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field missing", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts from this address or for this account", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address, or failed ones for this account from this address (each further try waits longer), or for this account from all addresses; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Accounts are not configured", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -44,9 +47,10 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, Problem> {
     auth.tokens()?;
-    auth.limits().attempt_from(&client.ip().to_string())?;
+    let ip = client.ip().to_string();
+    auth.limits().attempt_from(&ip)?;
     let email = body.email.trim().to_lowercase();
-    auth.limits().check_account(&email)?;
+    auth.limits().check_sign_in(&email, &ip)?;
     let found = accounts::find_by_email(auth.store(), &email)
         .await
         .map_err(accounts::store_problem)?;
@@ -57,12 +61,21 @@ pub async fn login(
     let valid = passwords::verify(body.password, hash).await;
     match account {
         Some(account) if valid => {
+            auth.limits().signed_in(&email, &ip);
+            if account.disabled {
+                tracing::info!(
+                    user = account.id,
+                    client = ip,
+                    "sign-in to a disabled account refused"
+                );
+                return Err(account_disabled());
+            }
             tracing::info!(user = account.id, "signed in");
             auth.sign_in(&account, "password").await.map(Json)
         }
         _ => {
-            auth.limits().failed(&email);
-            tracing::info!(client = %client.ip(), "sign-in refused");
+            auth.limits().failed_sign_in(&email, &ip);
+            tracing::info!(client = ip, "sign-in refused");
             Err(unauthorized(
                 "invalid-credentials",
                 "the e-mail address or the password is wrong",

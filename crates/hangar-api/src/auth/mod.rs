@@ -14,11 +14,18 @@
 //! | `POST /api/v1/auth/logout` | `logout.rs` |
 //! | `GET /api/v1/auth/me` | `me.rs` |
 //! | `GET /api/v1/auth/oidc/{provider}/login`, `…/callback` | `oidc.rs` |
+//! | `/api/v1/users…` (admins manage accounts) | `users/` |
+//! | `POST /api/v1/invites` | `invites.rs` |
+//!
+//! Every request with an access token reads its session and account in one
+//! query: a revoked session, a disabled account and a changed role apply at once.
 
 pub mod accounts;
+pub mod invites;
 mod limits;
 mod login;
 mod logout;
+pub mod manage;
 mod me;
 pub mod oidc;
 pub mod passwords;
@@ -26,15 +33,17 @@ mod refresh;
 mod register;
 mod sessions;
 mod tokens;
+mod users;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hangar_core::config::AuthConfig;
+use hangar_core::config::{AuthConfig, Registration};
 use hangar_store::Store;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -46,7 +55,7 @@ pub use accounts::{Account, CreateAccountError, Role};
 pub use limits::Limits;
 pub use tokens::{Claims, TokenError, Tokens};
 
-/// Shortest accepted `auth.jwt_secret`.
+/// Shortest accepted `auth.jwt_secret`, and `api.admin_token` when it is set.
 pub const MIN_SECRET_CHARS: usize = 32;
 
 /// Who made a request.
@@ -80,6 +89,8 @@ struct Inner {
     refresh_ttl: Duration,
     admin_token: String,
     limits: Limits,
+    registration: Registration,
+    invite_ttl: Duration,
     oidc: Option<oidc::Provider>,
 }
 
@@ -98,6 +109,12 @@ pub enum AuthConfigError {
     /// The secret is too short to be a key.
     #[error("auth.jwt_secret has {0} characters; it needs at least {MIN_SECRET_CHARS}")]
     ShortSecret(usize),
+    /// The admin token is set but too short to resist guessing.
+    #[error(
+        "api.admin_token has {0} characters; it needs at least {MIN_SECRET_CHARS} \
+         (e.g. `openssl rand -base64 32`), or leave it empty to turn it off"
+    )]
+    ShortAdminToken(usize),
     /// The OpenID Connect settings are incomplete or malformed.
     #[error("auth.oidc: {0}")]
     Oidc(String),
@@ -121,6 +138,12 @@ impl Auth {
                 &config.audience,
             )),
         };
+        match admin_token.chars().count() {
+            n if n > 0 && n < MIN_SECRET_CHARS => {
+                return Err(AuthConfigError::ShortAdminToken(n));
+            }
+            _ => {}
+        }
         let oidc = oidc::Provider::from_config(&config.oidc).map_err(AuthConfigError::Oidc)?;
         Ok(Self(Arc::new(Inner {
             store,
@@ -128,7 +151,13 @@ impl Auth {
             access_ttl: config.access_ttl.get(),
             refresh_ttl: config.refresh_ttl.get(),
             admin_token: admin_token.to_owned(),
-            limits: Limits::new(config.ip_attempts, config.account_attempts),
+            limits: Limits::new(
+                config.ip_attempts,
+                config.account_attempts,
+                config.account_ceiling,
+            ),
+            registration: config.registration,
+            invite_ttl: config.invite_ttl.get(),
             oidc,
         })))
     }
@@ -139,6 +168,14 @@ impl Auth {
 
     pub(crate) fn limits(&self) -> &Limits {
         &self.0.limits
+    }
+
+    pub(crate) fn registration(&self) -> Registration {
+        self.0.registration
+    }
+
+    pub(crate) fn invite_ttl(&self) -> Duration {
+        self.0.invite_ttl
     }
 
     pub(crate) fn oidc(&self) -> Option<&oidc::Provider> {
@@ -158,7 +195,8 @@ impl Auth {
     }
 
     /// Who sent `token`: the admin token, or a valid access token of a session
-    /// that is not revoked.
+    /// that is not revoked, of an account that is enabled; the roles are the
+    /// account's as they are now.
     pub async fn authenticate(&self, token: &str) -> Result<Caller, Problem> {
         if !self.0.admin_token.is_empty() && same(token.as_bytes(), self.0.admin_token.as_bytes()) {
             return Ok(Caller {
@@ -176,22 +214,55 @@ impl Auth {
                 )));
             }
         };
-        if !accounts::session_active(&self.0.store, &claims.sid)
+        let Some(account) = accounts::session_account(&self.0.store, &claims.sid)
             .await
             .map_err(accounts::store_problem)?
-        {
+            .filter(|a| a.user_id == claims.sub)
+        else {
             return Err(token_problem(TokenError::Revoked));
-        }
+        };
         Ok(Caller {
-            user_id: claims.sub,
-            email: claims.email,
-            roles: claims.roles,
+            user_id: account.user_id,
+            email: account.email,
+            roles: account.roles,
             session: Some(claims.sid),
         })
     }
 
+    /// [`Auth::authenticate`] for a request from `client`: an address that sent
+    /// too many tokens that are not ours (neither the admin token nor signed with
+    /// our key) is answered 429 before its token is looked at.
+    pub async fn authenticate_from(
+        &self,
+        token: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Caller, Problem> {
+        let Some(ip) = client.map(|ip| ip.to_string()) else {
+            return self.authenticate(token).await;
+        };
+        self.0.limits.check_bearer(&ip)?;
+        let result = self.authenticate(token).await;
+        if let Err(problem) = &result
+            && problem.kind == "urn:hangar:problem:invalid-token"
+        {
+            self.0.limits.failed_bearer(&ip);
+            tracing::info!(client = ip, "bearer token refused");
+        }
+        result
+    }
+
     /// Who sent the request, from its `Authorization: Bearer` header.
     pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, Problem> {
+        self.caller_from(headers, None).await
+    }
+
+    /// Who sent the request from `client`, from its `Authorization: Bearer`
+    /// header, with the limit on tokens that are not ours.
+    pub async fn caller_from(
+        &self,
+        headers: &HeaderMap,
+        client: Option<IpAddr>,
+    ) -> Result<Caller, Problem> {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -207,7 +278,7 @@ impl Auth {
                     "send `Authorization: Bearer <access token>` (POST /api/v1/auth/login)",
                 )
             })?;
-        self.authenticate(token.trim()).await
+        self.authenticate_from(token.trim(), client).await
     }
 
     /// Starts a session for `account` and returns its first tokens.
@@ -217,6 +288,9 @@ impl Auth {
         method: &str,
     ) -> Result<TokenResponse, Problem> {
         let tokens = self.tokens()?;
+        if account.disabled {
+            return Err(account_disabled());
+        }
         let (session, refresh) =
             accounts::create_session(&self.0.store, &account.id, method, self.0.refresh_ttl)
                 .await
@@ -275,6 +349,18 @@ pub fn routes() -> OpenApiRouter {
         .routes(routes!(sessions::revoke_other_sessions))
         .routes(routes!(oidc::oidc_login))
         .routes(routes!(oidc::oidc_callback))
+        .routes(routes!(invites::create))
+        .merge(users::routes())
+}
+
+/// 403 for signing in to an account an admin disabled.
+pub(crate) fn account_disabled() -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "account-disabled",
+        "Account disabled",
+    )
+    .with_detail("this account is disabled; ask an admin to enable it")
 }
 
 /// Compares in time independent of where the inputs first differ.
@@ -304,6 +390,14 @@ fn auth_of(parts: &Parts) -> Result<Auth, Problem> {
     })
 }
 
+/// The client address of a request, where the server recorded it.
+fn client_of(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
 /// A signed-in caller (any role); 401 otherwise.
 #[derive(Debug, Clone)]
 pub struct User(pub Caller);
@@ -313,7 +407,9 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
         let auth = auth_of(parts)?;
-        auth.caller(&parts.headers).await.map(User)
+        auth.caller_from(&parts.headers, client_of(parts))
+            .await
+            .map(User)
     }
 }
 
@@ -326,7 +422,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
         let auth = auth_of(parts)?;
-        let caller = auth.caller(&parts.headers).await?;
+        let caller = auth.caller_from(&parts.headers, client_of(parts)).await?;
         if caller.is_admin() {
             Ok(Admin(caller))
         } else {

@@ -439,7 +439,10 @@ async fn find_or_create(
     )
     .await
     {
-        Ok(account) => account,
+        Ok(account) => {
+            super::manage::audit(&account.id, "user.register", &account);
+            account
+        }
         Err(CreateAccountError::EmailTaken) if verified => accounts::find_by_email(store, &email)
             .await
             .map_err(accounts::store_problem)?
@@ -452,6 +455,8 @@ async fn find_or_create(
                 )));
         }
         Err(CreateAccountError::Store(e)) => return Err(accounts::store_problem(e)),
+        // No invitation was given.
+        Err(CreateAccountError::InvalidInvite) => return Err(Problem::internal()),
     };
     accounts::link_identity(store, &provider.name, &claims.sub, &account.id)
         .await

@@ -1,4 +1,11 @@
-//! `POST /api/v1/auth/register`: creates a user account and signs it in.
+//! `POST /api/v1/auth/register`: creates a user account and signs it in, while
+//! `auth.registration` is `open`, or with an invitation code while it is
+//! `invite`.
+//!
+//! An address that has an account gets a 409 that does not repeat the address.
+//! That the address is taken still shows (registration signs in at once, so the
+//! answers must differ); such refusals slow the registering address down like
+//! failed sign-ins. Hiding it fully needs e-mail verification.
 
 use std::net::SocketAddr;
 
@@ -10,9 +17,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::accounts::{self, CreateAccountError, Role};
-use super::{Auth, TokenResponse, passwords};
+use super::{Auth, TokenResponse, manage, passwords};
 use crate::extract::ApiJson;
 use crate::problem::Problem;
+use hangar_core::config::Registration;
 
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,6 +35,10 @@ pub struct RegisterRequest {
     /// Display name, up to 100 characters.
     #[schema(max_length = 100)]
     pub name: Option<String>,
+    /// An invitation code from an admin; needed while `auth.registration` is
+    /// `invite`, ignored otherwise.
+    #[schema(max_length = 256)]
+    pub invite: Option<String>,
 }
 
 /// Registers a user (role `user`) and returns tokens for it.
@@ -38,11 +50,12 @@ pub struct RegisterRequest {
     responses(
         (status = 201, description = "Registered and signed in", body = TokenResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail address has an account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Registration is closed, or needs an invitation code and had none or a code that is unknown, used or expired (`auth.registration`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail address cannot be registered (it has an account)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid e-mail, weak password, or a field missing", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts, or too many refused registrations, from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Accounts are not configured", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -52,7 +65,31 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<Response, Problem> {
     auth.tokens()?;
-    auth.limits().attempt_from(&client.ip().to_string())?;
+    let invite = match auth.registration() {
+        Registration::Open => None,
+        Registration::Closed => {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "registration-closed",
+                "Registration closed",
+            )
+            .with_detail("accounts are created by an operator here (auth.registration = closed)"));
+        }
+        Registration::Invite => Some(
+            body.invite
+                .as_deref()
+                .map(str::trim)
+                .filter(|code| !code.is_empty())
+                .ok_or_else(|| {
+                    Problem::new(StatusCode::FORBIDDEN, "invite-required", "Invitation required")
+                        .with_detail("registering here needs an invitation code from an admin: send it as `invite`")
+                })?
+                .to_owned(),
+        ),
+    };
+    let ip = client.ip().to_string();
+    auth.limits().attempt_from(&ip)?;
+    auth.limits().check_registration(&ip)?;
     let mut errors = Vec::new();
     let email = accounts::normalize_email(&body.email)
         .map_err(|e| errors.push(e))
@@ -81,16 +118,39 @@ pub async fn register(
         tracing::error!(error = e, "password hashing failed");
         Problem::internal()
     })?;
-    let account = accounts::create_account(auth.store(), &email, name, Some(&hash), &[Role::User])
-        .await
-        .map_err(|e| match e {
-            CreateAccountError::EmailTaken => {
-                Problem::new(StatusCode::CONFLICT, "email-taken", "E-mail address taken")
-                    .with_detail(format!("an account with {email} exists; sign in instead"))
-            }
-            CreateAccountError::Store(e) => accounts::store_problem(e),
-        })?;
-    tracing::info!(user = account.id, "account registered");
+    let created = match &invite {
+        Some(code) => {
+            accounts::create_invited_account(auth.store(), &email, name, &hash, code).await
+        }
+        None => {
+            accounts::create_account(auth.store(), &email, name, Some(&hash), &[Role::User]).await
+        }
+    };
+    let account = created.map_err(|e| match e {
+        CreateAccountError::EmailTaken => {
+            auth.limits().refused_registration(&ip);
+            tracing::info!(
+                client = ip,
+                "registration refused: the address has an account"
+            );
+            Problem::new(StatusCode::CONFLICT, "email-taken", "E-mail address taken")
+                .with_detail("this address cannot be registered; if it is yours, sign in")
+        }
+        CreateAccountError::InvalidInvite => {
+            auth.limits().refused_registration(&ip);
+            tracing::info!(client = ip, "registration refused: invalid invitation code");
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "invalid-invite",
+                "Invalid invitation",
+            )
+            .with_detail(
+                "the invitation code is unknown, used or expired; ask an admin for a new one",
+            )
+        }
+        CreateAccountError::Store(e) => accounts::store_problem(e),
+    })?;
+    manage::audit(&account.id, "user.register", &account);
     let tokens: TokenResponse = auth.sign_in(&account, "password").await?;
     Ok((StatusCode::CREATED, axum::Json(tokens)).into_response())
 }

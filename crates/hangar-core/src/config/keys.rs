@@ -141,7 +141,22 @@ pub const KEYS: &[KeySpec] = &[
     key(
         "auth.account_attempts",
         ValueKind::Integer,
-        "failed sign-ins per account per minute",
+        "failed sign-ins per account and address before tries are spaced out",
+    ),
+    key(
+        "auth.account_ceiling",
+        ValueKind::Integer,
+        "failed sign-ins per account per minute from all addresses",
+    ),
+    key(
+        "auth.registration",
+        ValueKind::Text,
+        "who may register: open, closed or invite",
+    ),
+    key(
+        "auth.invite_ttl",
+        ValueKind::Text,
+        "how long an invitation code works",
     ),
     key(
         "auth.oidc.name",

@@ -112,10 +112,19 @@ pub struct AuthConfig {
     pub access_ttl: HumanDuration,
     /// Lifetime of a sign-in session (its refresh tokens).
     pub refresh_ttl: HumanDuration,
-    /// Sign-in and registration attempts per client address per minute.
+    /// Sign-in and registration attempts per client address per minute, and as
+    /// many failed bearer authentications (tokens that are not ours).
     pub ip_attempts: u32,
-    /// Failed sign-ins per account per minute.
+    /// Failed sign-ins to one account from one address before each further try
+    /// from that address waits (1 s, doubling up to 15 minutes).
     pub account_attempts: u32,
+    /// Failed sign-ins to one account per minute from all addresses together;
+    /// above it the account's sign-ins answer 429 until the minute ends.
+    pub account_ceiling: u32,
+    /// Who may create an account with `POST /api/v1/auth/register`.
+    pub registration: Registration,
+    /// How long an invitation code works.
+    pub invite_ttl: HumanDuration,
     /// An OpenID Connect provider to sign in with.
     pub oidc: OidcConfig,
 }
@@ -130,9 +139,26 @@ impl Default for AuthConfig {
             refresh_ttl: HumanDuration::secs(30 * 86_400),
             ip_attempts: 20,
             account_attempts: 5,
+            account_ceiling: 100,
+            registration: Registration::Open,
+            invite_ttl: HumanDuration::secs(7 * 86_400),
             oidc: OidcConfig::default(),
         }
     }
+}
+
+/// Who may register an account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Anyone.
+    #[default]
+    Open,
+    /// No one: accounts are created by operators (`hangar user create`).
+    Closed,
+    /// Whoever has an invitation code from an admin (`hangar user invite`,
+    /// `POST /api/v1/invites`); each code works once, until it expires.
+    Invite,
 }
 
 /// `[auth.oidc]`: sign-in with an OpenID Connect provider (authorization code with

@@ -94,6 +94,7 @@ fn run_with_secret(
     local_secret: bool,
 ) -> Result<(), CommandError> {
     init_logs(&loaded.config.log, LogStream::Stdout).map_err(anyhow::Error::from)?;
+    check_admin_token(&loaded)?;
     if local_secret {
         match super::secret::ensure_local_secret(&mut loaded.config) {
             Ok(Some(note)) => tracing::info!("{note}"),
@@ -138,6 +139,25 @@ fn run_with_secret(
         tracing::info!("stopped");
         Ok::<_, CommandError>(())
     })
+}
+
+/// Refuses an `api.admin_token` that is set but short enough to guess, naming
+/// where it was set.
+fn check_admin_token(loaded: &LoadedConfig) -> Result<(), CommandError> {
+    let chars = loaded.config.api.admin_token.chars().count();
+    if chars == 0 || chars >= hangar_api::auth::MIN_SECRET_CHARS {
+        return Ok(());
+    }
+    let source = loaded
+        .sources
+        .get("api.admin_token")
+        .map(|s| format!(" (set by {s})"))
+        .unwrap_or_default();
+    Err(CommandError::Usage(format!(
+        "api.admin_token{source} has {chars} characters; it needs at least {} \
+         (e.g. `openssl rand -base64 32`), or leave it empty to turn it off",
+        hangar_api::auth::MIN_SECRET_CHARS
+    )))
 }
 
 impl From<hangar_store::StoreError> for CommandError {

@@ -23,7 +23,7 @@ pub async fn spawn_with_movies(
 ) -> Option<TestApp> {
     let apps = hangar::apps().unwrap();
     let app = TestApp::spawn_with(backend, apps, |c| {
-        c.api.admin_token = "test-admin-token".to_owned();
+        c.api.admin_token = "test-admin-token-of-at-least-32-characters".to_owned();
         configure(c);
     })
     .await?;

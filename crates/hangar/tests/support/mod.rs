@@ -138,7 +138,7 @@ pub fn fast(config: &mut Config) {
     config.queue.lease = "2s".parse().unwrap();
     config.queue.reap_interval = "500ms".parse().unwrap();
     config.queue.shutdown_timeout = "2s".parse().unwrap();
-    config.api.admin_token = "test-admin-token".to_owned();
+    config.api.admin_token = "test-admin-token-of-at-least-32-characters".to_owned();
 }
 
 /// Waits until the job is in `state`, for at most 30 s.

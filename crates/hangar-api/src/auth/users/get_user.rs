@@ -1,0 +1,50 @@
+//! `GET /api/v1/users/{id}`: one account and its open sessions.
+
+use axum::extract::Path;
+use axum::{Extension, Json};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::super::manage;
+use super::super::{Account, Admin, Auth, accounts};
+use crate::problem::Problem;
+
+/// An account as admins see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDetail {
+    /// The account.
+    #[serde(flatten)]
+    pub account: Account,
+    /// Sessions that are neither revoked nor expired.
+    pub active_sessions: i64,
+}
+
+/// Shows an account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The account's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = UserDetail),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many invalid bearer tokens from this address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_user(
+    Extension(auth): Extension<Auth>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<UserDetail>, Problem> {
+    let account = super::find(&auth, &id).await?;
+    let active_sessions = manage::active_sessions(auth.store(), &account.id)
+        .await
+        .map_err(accounts::store_problem)?;
+    Ok(Json(UserDetail {
+        account,
+        active_sessions,
+    }))
+}
