@@ -193,12 +193,13 @@ async fn serve(
             let _ = tx.close(1000, "").await;
         }
         Some(code) => {
-            let _ = tx.close(code, &reason).await;
             // The client may still be sending the rest of what was refused:
             // dropping the connection with that input unread would reset it and
             // could destroy the close frame before the client reads it. The
             // session keeps its place meanwhile.
-            tokio::time::sleep(service.send_timeout).await;
+            if tx.close(code, &reason).await.is_ok() {
+                tokio::time::sleep(service.send_timeout).await;
+            }
             drop(permit);
         }
     }
