@@ -225,6 +225,9 @@ fn refused(error: axum::Error, max_message: usize) -> Result<(u16, String), Stri
 /// there is none (the branch is disabled then).
 async fn run(running: &mut Option<(Running, Instant)>) -> Outcome {
     match running {
+        // The timer fires on its next tick, which the command could beat: a
+        // command whose time is up (a limit of zero, say) is stopped now.
+        Some((_, deadline)) if Instant::now() >= *deadline => Outcome::TimedOut,
         Some((r, deadline)) => match tokio::time::timeout_at(*deadline, &mut r.future).await {
             Ok(result) => Outcome::Done(result),
             Err(_) => Outcome::TimedOut,
