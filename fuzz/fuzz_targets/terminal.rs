@@ -1,13 +1,15 @@
 //! Fuzzes the terminal's lexer, parser, completion and session dispatch with
 //! arbitrary input, and checks what a visitor can never get back: a panic, an
-//! escape sequence other than the renderer's colours, a control character other
-//! than the line ends, or a reply without the prompt (or the session's end).
+//! escape sequence other than the renderer's colours, a character that is not
+//! printable text other than the line ends, a completion that sends back a line
+//! it should not, or a reply without the prompt (or the session's end).
 
 #![no_main]
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use hangar_terminal::lex::forbidden;
 use hangar_terminal::output::strip_styles;
 use hangar_terminal::{
     Align, Arg, Body, BoxFuture, Call, Command, CommandError, Kind, Limits, Opt, Output,
@@ -101,14 +103,24 @@ impl Command for Echo {
 
 fn check(replies: &[ServerMessage], closing: bool, busy: bool) {
     for reply in replies {
-        if let ServerMessage::Output { data } = reply {
-            let plain = strip_styles(data);
-            for c in plain.chars() {
+        match reply {
+            ServerMessage::Output { data } => {
+                let plain = strip_styles(data);
+                for c in plain.chars() {
+                    assert!(
+                        forbidden(c).is_none() || c == '\r' || c == '\n',
+                        "{c:?} reached the terminal: {data:?}"
+                    );
+                }
+            }
+            ServerMessage::Completion { line: Some(line), .. } => {
                 assert!(
-                    !c.is_control() || c == '\r' || c == '\n',
-                    "control character {c:?} reached the terminal: {data:?}"
+                    line.len() <= Limits::default().max_line
+                        && line.chars().all(|c| forbidden(c).is_none()),
+                    "a completion sent back {line:?}"
                 );
             }
+            _ => {}
         }
     }
     let ends = replies.last();

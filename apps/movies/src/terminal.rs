@@ -127,6 +127,9 @@ impl Command for MoviesCommand {
                         ..ListParams::default()
                     };
                     let found = page(&store, params).await.map_err(problem)?;
+                    if found.items.is_empty() && catalogue_is_empty(&store).await? {
+                        return Ok(empty_catalogue());
+                    }
                     Ok(films(&found.items, None, found.next_cursor.is_some()))
                 }
                 Some("top") => {
@@ -138,6 +141,9 @@ impl Command for MoviesCommand {
                     let best = top(&store, metric, limit(10), filters)
                         .await
                         .map_err(problem)?;
+                    if best.is_empty() && catalogue_is_empty(&store).await? {
+                        return Ok(empty_catalogue());
+                    }
                     Ok(films(&best, Some(metric), false))
                 }
                 Some("show") => {
@@ -147,6 +153,7 @@ impl Command for MoviesCommand {
                         .map_err(problem)?
                     {
                         Some(movie) => Ok(detail(&movie)),
+                        None if catalogue_is_empty(&store).await? => Ok(empty_catalogue()),
                         None => Err(CommandError::User(format!(
                             "no film with id {id}; find ids with `movies search WORDS`"
                         ))),
@@ -156,6 +163,37 @@ impl Command for MoviesCommand {
             }
         })
     }
+}
+
+/// Whether there are no films at all, by the API's own listing query.
+async fn catalogue_is_empty(store: &Store) -> Result<bool, CommandError> {
+    let params = ListParams {
+        limit: Some(1),
+        ..ListParams::default()
+    };
+    let first = page(store, params).await.map_err(problem)?;
+    Ok(first.items.is_empty())
+}
+
+/// What the commands say when no films are loaded yet, and how to load them.
+fn empty_catalogue() -> Output {
+    let mut out = Output::new();
+    out.line(Line::styled(
+        "The film catalogue is empty: no films have been loaded yet.",
+        Style::Yellow,
+    ));
+    out.text("Fetch the datasets and load the films:");
+    out.line(Line::styled("  scripts/fetch-datasets", Style::Cyan));
+    out.line(Line::styled(
+        "  hangar pipeline run movies_etl --wait",
+        Style::Cyan,
+    ));
+    out.text("or load the sample bundled with the sources:");
+    out.line(Line::styled(
+        "  hangar pipeline run movies_etl --param source=fixtures/datasets/movies.json --wait",
+        Style::Cyan,
+    ));
+    out
 }
 
 /// A problem of the shared queries as a terminal error.
@@ -181,7 +219,17 @@ fn films(movies: &[Movie], metric: Option<&str>, more: bool) -> Output {
     if let Some(m) = extra {
         columns.push((m, Align::Right));
     }
-    let mut table = Table::new(&columns);
+    // On a narrow terminal the title narrows first, then these columns go,
+    // never the one the films are ranked by.
+    let optional: Vec<&str> = ["Genre", "RT", "IMDb", "Year"]
+        .into_iter()
+        .filter(|c| match metric {
+            Some("imdb_rating") => *c != "IMDb",
+            Some("rotten_tomatoes_rating") => *c != "RT",
+            _ => true,
+        })
+        .collect();
+    let mut table = Table::new(&columns).optional(&optional);
     for m in movies {
         let mut row = vec![
             m.id.to_string(),
@@ -311,6 +359,9 @@ async fn stats(store: &Store, max_rows: u32) -> Result<Output, CommandError> {
     let s = crate::api::movie_stats::stats(store)
         .await
         .map_err(problem)?;
+    if s.total == 0 {
+        return Ok(empty_catalogue());
+    }
     let mut out = Output::new();
     let mean = |v: Option<f64>, unit: &str| {
         v.map(|v| format!("{v:.2}{unit}"))

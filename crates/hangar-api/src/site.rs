@@ -155,7 +155,8 @@ impl Site {
         Ok(site)
     }
 
-    /// What the terminal's `about` prints.
+    /// What the terminal's `about` prints: paragraphs as in the file (the
+    /// terminal wraps them at spaces), links as `label <url>`.
     pub fn about(&self) -> Output {
         let mut out = Output::new();
         out.line(Line::styled(self.owner.name.clone(), Style::Bold));
@@ -164,26 +165,37 @@ impl Site {
         }
         if !self.owner.summary.is_empty() {
             out.text("");
-            out.text(self.owner.summary.clone());
+            out.paragraphs(&self.owner.summary, 0, Style::Plain);
+        }
+        if !self.owner.links.is_empty() {
+            out.text("");
         }
         for link in &self.owner.links {
-            out.line(
-                Line::styled(format!("{:<12}", link.label), Style::Dim)
-                    .push(link.url.clone(), Style::Plain),
-            );
+            out.line(link_line(link, 0));
         }
         if !self.projects.is_empty() {
             out.text("");
             out.line(Line::styled("Projects", Style::Bold));
             for project in &self.projects {
-                out.line(
-                    Line::styled(format!("  {}", project.name), Style::Cyan)
-                        .push(format!("  {}", project.summary), Style::Plain),
-                );
+                out.line(Line::styled(format!("  {}", project.name), Style::Cyan));
+                out.paragraphs(&project.summary, 4, Style::Plain);
+                for link in &project.links {
+                    out.line(link_line(link, 4));
+                }
             }
         }
         out
     }
+}
+
+/// `label <url>`, indented.
+fn link_line(link: &Link, indent: usize) -> Line {
+    Line::styled(
+        format!("{}{}", " ".repeat(indent), link.label),
+        Style::Plain,
+    )
+    .push(" ", Style::Plain)
+    .push(format!("<{}>", link.url), Style::Dim)
 }
 
 /// What `about` prints when there is no site file.

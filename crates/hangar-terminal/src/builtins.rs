@@ -41,7 +41,7 @@ pub(crate) static CLEAR: Spec = Spec {
 
 pub(crate) static HISTORY: Spec = Spec {
     name: "history",
-    summary: "the lines typed in this session",
+    summary: "the lines typed in this session, refused ones marked",
     body: Body::Leaf(Signature::NONE),
 };
 
@@ -60,10 +60,19 @@ pub(crate) static WHOAMI: Spec = Spec {
 /// The built-ins' declarations.
 pub(crate) static BUILTINS: [&Spec; 5] = [&HELP, &CLEAR, &HISTORY, &ABOUT, &WHOAMI];
 
+/// A line of the session's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HistoryLine {
+    /// The line as typed (cut when it was refused for its length).
+    pub line: String,
+    /// Whether it was refused before it could run (size, rate, characters).
+    pub refused: bool,
+}
+
 /// What a built-in needs from its session.
 pub(crate) struct Context<'a> {
     pub registry: &'a Registry,
-    pub history: &'a VecDeque<String>,
+    pub history: &'a VecDeque<HistoryLine>,
     pub session: &'a SessionInfo,
     pub about: &'a Output,
 }
@@ -75,11 +84,13 @@ pub(crate) fn run(inv: &Invocation, ctx: &Context<'_>) -> Output {
         "help" => return help(inv.text("COMMAND"), inv.text("SUBCOMMAND"), ctx.registry),
         "clear" => out.0.push(Block::Clear),
         "history" => {
-            for (i, line) in ctx.history.iter().enumerate() {
-                out.line(
-                    Line::styled(format!("{:>5}  ", i + 1), Style::Dim)
-                        .push(line.clone(), Style::Plain),
-                );
+            for (i, entry) in ctx.history.iter().enumerate() {
+                let mut line = Line::styled(format!("{:>5}  ", i + 1), Style::Dim)
+                    .push(entry.line.clone(), Style::Plain);
+                if entry.refused {
+                    line = line.push("  (refused)", Style::Red);
+                }
+                out.line(line);
             }
         }
         "about" => out = ctx.about.clone(),

@@ -5,9 +5,14 @@
 //! word and take everything inside literally; there are no escapes. Outside
 //! quotes, the characters shells give a meaning to (`; | & $ \` < > ( ) { } [ ] *
 //! ? ~ ! # \`) are refused with a message saying what they would do in a shell and
-//! that they do nothing here. Control characters, invisible and direction-changing
-//! characters are refused everywhere, quotes included: nothing a visitor types can
-//! move the cursor, recolour the screen or hide text from a log.
+//! that they do nothing here. Characters that are not printable text — by Unicode
+//! general category: controls, format characters (invisible, direction-changing,
+//! tags), line and paragraph separators, private-use and unassigned code points —
+//! and long runs of combining marks are refused everywhere, quotes included:
+//! nothing a visitor types can move the cursor, recolour the screen or hide text
+//! from a log.
+
+use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
 
 /// Most words a line may hold.
 pub const MAX_WORDS: usize = 64;
@@ -33,6 +38,12 @@ pub enum LexError {
         column: usize,
         /// What the character is, e.g. `U+001B (escape)`.
         name: String,
+    },
+    /// A character carrying more than [`MAX_MARKS`] combining marks.
+    #[error("more than {MAX_MARKS} combining marks in a row at column {col}: only printable text can be typed", col = column + 1)]
+    TooManyMarks {
+        /// Column of the first mark past the limit.
+        column: usize,
     },
     /// A shell character outside quotes.
     #[error("`{ch}` at column {col}: {meaning}. Put it in quotes to use it as text", col = column + 1)]
@@ -62,6 +73,7 @@ impl LexError {
     pub fn column(&self) -> Option<usize> {
         match self {
             LexError::Forbidden { column, .. }
+            | LexError::TooManyMarks { column }
             | LexError::Reserved { column, .. }
             | LexError::Unterminated { column, .. } => Some(*column),
             LexError::TooManyWords => None,
@@ -88,21 +100,55 @@ pub fn shell_meaning(ch: char) -> Option<&'static str> {
     })
 }
 
+/// Most combining marks accepted in a row on one character; longer runs
+/// ("Zalgo" text) are refused when typed and cut when shown.
+pub const MAX_MARKS: usize = 4;
+
+/// Whether `ch` is a combining mark (general categories Mn, Mc, Me).
+pub fn is_mark(ch: char) -> bool {
+    ch.general_category_group() == GeneralCategoryGroup::Mark
+}
+
 /// Why `ch` is never accepted, or `None` if it may be typed.
+///
+/// The test is the character's Unicode general category, not a list: controls
+/// (Cc), format characters (Cf: invisible, direction-changing, tags), line and
+/// paragraph separators (Zl, Zp), private-use (Co) and unassigned code points
+/// (Cn) are refused, and so are the Hangul fillers, letters by category that
+/// show as nothing.
 pub fn forbidden(ch: char) -> Option<String> {
-    let what = match ch {
-        '\0' => "NUL",
-        '\t' => "tab",
-        '\n' => "line feed",
-        '\r' => "carriage return",
-        '\u{1b}' => "escape",
-        '\u{7f}' => "delete",
-        '\u{80}'..='\u{9f}' => "C1 control",
-        c if c.is_control() => "control character",
-        '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' => "invisible character",
-        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => "text direction override",
-        '\u{fff9}'..='\u{fffb}' => "interlinear annotation",
-        '\u{e000}'..='\u{f8ff}' => "private-use character",
+    let what = match ch.general_category() {
+        GeneralCategory::Control => match ch {
+            '\0' => "NUL",
+            '\t' => "tab",
+            '\n' => "line feed",
+            '\r' => "carriage return",
+            '\u{1b}' => "escape",
+            '\u{7f}' => "delete",
+            '\u{80}'..='\u{9f}' => "C1 control",
+            _ => "control character",
+        },
+        GeneralCategory::Format => match ch {
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{61c}' => "text direction override",
+            '\u{e0000}'..='\u{e007f}' => "tag character",
+            '\u{fff9}'..='\u{fffb}' => "interlinear annotation",
+            _ => "invisible character",
+        },
+        GeneralCategory::LineSeparator => "line separator",
+        GeneralCategory::ParagraphSeparator => "paragraph separator",
+        GeneralCategory::PrivateUse => "private-use character",
+        GeneralCategory::Surrogate | GeneralCategory::Unassigned => match ch {
+            '\u{e0000}'..='\u{e007f}' => "tag character",
+            _ => "unassigned code point",
+        },
+        // Letters by category that are drawn as nothing.
+        _ if matches!(ch, '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}') => {
+            "invisible character"
+        }
         _ => return None,
     };
     Some(format!("U+{:04X} ({what})", u32::from(ch)))
@@ -113,9 +159,14 @@ pub fn split(line: &str) -> Result<Vec<Word>, LexError> {
     let mut words = Vec::new();
     let mut current: Option<Word> = None;
     let mut quote: Option<(char, usize)> = None;
+    let mut marks = 0;
     for (column, ch) in line.chars().enumerate() {
         if let Some(name) = forbidden(ch) {
             return Err(LexError::Forbidden { column, name });
+        }
+        marks = if is_mark(ch) { marks + 1 } else { 0 };
+        if marks > MAX_MARKS {
+            return Err(LexError::TooManyMarks { column });
         }
         if let Some((q, _)) = quote {
             if ch == q {
@@ -247,6 +298,25 @@ mod tests {
             "say \u{202e}txet",
             "a\u{200b}b",
             "\u{7f}",
+            // By general category: format (Cf), separators (Zl, Zp), private
+            // use (Co), unassigned (Cn), and the Hangul fillers.
+            "say \u{61c}x",
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "soft\u{ad}hyphen",
+            "'\u{3164}'",
+            "\u{115f}",
+            "\u{ffa0}",
+            "flag\u{e0001}",
+            "tag\u{e0041}\u{e007f}",
+            "\u{e0000}",
+            "\u{f0000}",
+            "\u{10fffd}",
+            "\u{378}",
+            "\u{fdd0}",
+            "\u{ffff}",
+            "\u{180e}",
+            "\u{2064}",
         ] {
             assert!(
                 matches!(split(line), Err(LexError::Forbidden { .. })),
@@ -258,6 +328,17 @@ mod tests {
             err.to_string(),
             "U+001B (escape) at column 3 is not accepted: only printable text can be typed"
         );
+    }
+
+    #[test]
+    fn long_runs_of_combining_marks_are_refused() {
+        let zalgo = format!("h{}i", "\u{301}\u{316}\u{35c}".repeat(4));
+        assert_eq!(split(&zalgo), Err(LexError::TooManyMarks { column: 5 }));
+        let four = format!("say 'a{}'", "\u{301}".repeat(MAX_MARKS));
+        assert!(split(&four).is_ok());
+        // Marks of real text: accents (decomposed), a keycap emoji.
+        assert_eq!(texts("Vie\u{323}\u{302}t"), ["Vie\u{323}\u{302}t"]);
+        assert_eq!(texts("1\u{fe0f}\u{20e3}"), ["1\u{fe0f}\u{20e3}"]);
     }
 
     #[test]

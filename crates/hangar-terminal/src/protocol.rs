@@ -46,8 +46,10 @@ pub enum ServerMessage {
     },
     /// The answer to a completion request.
     Completion {
-        /// The text before the cursor, completed.
-        line: String,
+        /// The text before the cursor, completed; absent when nothing was
+        /// completed (the client keeps what it has).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
         /// The choices, when there are several.
         candidates: Vec<String>,
     },

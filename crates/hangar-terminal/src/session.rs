@@ -13,7 +13,7 @@ use std::time::Duration;
 use hangar_core::config::HumanDuration;
 use tokio::time::Instant;
 
-use crate::builtins::{self, Context};
+use crate::builtins::{self, Context, HistoryLine};
 use crate::lex;
 use crate::limits::{Limits, TokenBucket};
 use crate::output::{self, Output, Style};
@@ -70,7 +70,7 @@ pub enum Outcome {
 pub struct Session {
     terminal: Arc<Terminal>,
     info: SessionInfo,
-    history: VecDeque<String>,
+    history: VecDeque<HistoryLine>,
     cols: usize,
     bucket: TokenBucket,
     sent: u64,
@@ -187,17 +187,24 @@ impl Session {
         replies
     }
 
+    /// Completes `line`. The reply carries a line only when something was
+    /// completed: a line that is refused (too long, characters that are never
+    /// accepted, over the rate) is never sent back.
     fn complete(&mut self, line: &str, now: Instant) -> Vec<ServerMessage> {
-        let unchanged = ServerMessage::Completion {
-            line: line.to_owned(),
-            candidates: Vec::new(),
-        };
-        if line.len() > self.terminal.limits.max_line || self.bucket.take(now).is_err() {
-            return vec![unchanged];
+        let max = self.terminal.limits.max_line;
+        if line.len() > max || self.bucket.take(now).is_err() {
+            return vec![ServerMessage::Completion {
+                line: None,
+                candidates: Vec::new(),
+            }];
         }
         let done = crate::complete::complete(&self.terminal.registry, line);
+        let completed = done.line != line || !done.candidates.is_empty();
+        let line = Some(done.line).filter(|l| {
+            completed && l.len() <= max && l.chars().all(|c| lex::forbidden(c).is_none())
+        });
         vec![ServerMessage::Completion {
-            line: done.line,
+            line,
             candidates: done.candidates,
         }]
     }
@@ -218,6 +225,11 @@ impl Session {
                 limits.max_line
             );
             self.log(&line, "refused", &message, None);
+            let mut cut = limits.max_line;
+            while !line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.remember(&format!("{}…", &line[..cut]), true);
             return Step::Reply(self.refuse(message));
         }
         if let Err(wait) = self.bucket.take(now) {
@@ -228,12 +240,14 @@ impl Session {
                 wait.as_secs_f64().ceil().min(3600.0)
             );
             self.log(&line, "refused", &message, None);
+            self.remember(&line, true);
             return Step::Reply(self.refuse(message));
         }
         let words = match lex::split(&line) {
             Ok(words) => words,
             Err(e) => {
                 self.log(&line, "invalid", &e.to_string(), None);
+                self.remember(&line, true);
                 self.caret(&mut replies, &line, e.column());
                 replies.push(ServerMessage::Error {
                     message: e.to_string(),
@@ -246,7 +260,7 @@ impl Session {
             self.ready(&mut replies);
             return Step::Reply(replies);
         }
-        self.remember(&line);
+        self.remember(&line, false);
         let registry = &self.terminal.registry;
         let invocation = match parse::parse(&words, |name| registry.spec(name), &registry.names()) {
             Ok(invocation) => invocation,
@@ -374,15 +388,21 @@ impl Session {
         replies
     }
 
-    fn remember(&mut self, line: &str) {
+    /// Keeps `line` for `history`; `refused` for a line that was not run
+    /// because of its size, the rate or its characters.
+    fn remember(&mut self, line: &str, refused: bool) {
         let keep = self.terminal.limits.history;
-        if keep == 0 || self.history.back().is_some_and(|last| last == line) {
+        let entry = HistoryLine {
+            line: line.to_owned(),
+            refused,
+        };
+        if keep == 0 || self.history.back() == Some(&entry) {
             return;
         }
         if self.history.len() == keep {
             self.history.pop_front();
         }
-        self.history.push_back(line.to_owned());
+        self.history.push_back(entry);
     }
 
     fn show(&mut self, replies: &mut Vec<ServerMessage>, out: Output) {

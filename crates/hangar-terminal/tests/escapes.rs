@@ -230,6 +230,24 @@ async fn escape_attempts_are_refused_without_effect() {
         ("probe echo \u{7f}", "U+007F (delete)"),
         ("probe echo \u{202e}dwssap", "text direction override"),
         ("probe echo a\u{200b}b", "invisible character"),
+        // Format and invisible characters by Unicode category, not by a list.
+        ("probe echo \u{61c}x", "U+061C (text direction override)"),
+        ("probe echo a\u{2028}b", "U+2028 (line separator)"),
+        ("probe echo a\u{2029}b", "U+2029 (paragraph separator)"),
+        (
+            "probe echo soft\u{ad}hyphen",
+            "U+00AD (invisible character)",
+        ),
+        ("probe echo '\u{3164}'", "U+3164 (invisible character)"),
+        ("probe echo hi\u{e0001}\u{e0068}", "U+E0001 (tag character)"),
+        ("probe echo \u{e0000}", "U+E0000 (tag character)"),
+        ("probe echo \u{e007f}", "U+E007F (tag character)"),
+        ("probe echo \u{f8ff}", "U+F8FF (private-use character)"),
+        ("probe echo \u{10ffff}", "U+10FFFF (unassigned code point)"),
+        (
+            "probe echo z\u{301}\u{302}\u{303}\u{304}\u{305}\u{306}",
+            "more than 4 combining marks in a row",
+        ),
         // Quotes that never close, option tricks.
         ("probe echo 'unclosed", "never closed"),
         ("probe rows --n=-1", "--n: expected a whole number"),
@@ -303,13 +321,80 @@ async fn huge_lines_are_refused_by_size() {
         "the line is 5011 bytes long; the limit is 1024 (terminal.max_line)"
     );
     assert!(ready);
-    let completion = s
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+}
+
+/// The completion of `line`, as the client receives it.
+async fn completion(s: &mut Session, line: &str) -> serde_json::Value {
+    let replies = s
         .drive(&serde_json::json!({"type": "complete", "line": line}).to_string())
         .await;
-    assert!(
-        matches!(&completion[..], [ServerMessage::Completion { candidates, .. }] if candidates.is_empty())
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    serde_json::from_str(&replies[0].to_json()).unwrap()
+}
+
+#[tokio::test]
+async fn completion_never_echoes_a_refused_line() {
+    let (terminal, runs) = terminal(Limits {
+        max_line: 64,
+        ..Limits::default()
+    });
+    let mut s = session(&terminal);
+    // Too long, and characters that are never accepted: the reply carries no
+    // line, so nothing of it reaches the terminal.
+    for line in [
+        format!("probe echo {}", "a".repeat(100)),
+        "probe echo \u{1b}]0;owned\u{7}\u{1b}[2J".to_owned(),
+        "pro\u{1b}[31m".to_owned(),
+        "probe \u{202e}".to_owned(),
+    ] {
+        let reply = completion(&mut s, &line).await;
+        assert_eq!(reply["type"], "completion");
+        assert!(reply.get("line").is_none(), "{line:?} came back: {reply}");
+        assert_eq!(reply["candidates"], serde_json::json!([]));
+    }
+    // Nothing to complete: no line either; something to complete: the line.
+    assert!(completion(&mut s, "probe zzz").await.get("line").is_none());
+    assert_eq!(completion(&mut s, "probe ec").await["line"], "probe echo ");
+    let both = completion(&mut s, "probe s").await;
+    assert_eq!(both["line"], "probe s");
+    assert_eq!(both["candidates"], serde_json::json!(["show", "slow"]));
+    // A completion that would pass the line limit is not sent.
+    let near = format!("probe rows{}--", " ".repeat(52));
+    assert_eq!(near.len(), 64);
+    assert!(completion(&mut s, &near).await.get("line").is_none());
+    assert_eq!(
+        completion(&mut s, "probe rows --").await["line"],
+        "probe rows --n "
     );
     assert_eq!(runs.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn history_keeps_refused_lines_marked() {
+    let (terminal, _) = terminal(Limits {
+        max_line: 32,
+        command_burst: 3,
+        commands_per_minute: 1,
+        ..Limits::default()
+    });
+    let mut s = session(&terminal);
+    s.drive(&run_msg("probe show 1")).await;
+    s.drive(&run_msg("probe echo \u{1b}[2J")).await;
+    s.drive(&run_msg(&format!("probe echo {}", "b".repeat(40))))
+        .await;
+    s.drive(&run_msg("probe show 2")).await;
+    // The burst of 3 is spent: this one is refused for the rate.
+    s.drive(&run_msg("probe show 3")).await;
+    tokio::time::advance(Duration::from_secs(61)).await;
+    let text = text_of(&s.drive(&run_msg("history")).await);
+    assert_eq!(
+        text,
+        format!(
+            "    1  probe show 1\r\n    2  probe echo \u{fffd}[2J  (refused)\r\n    3  probe echo {}…  (refused)\r\n    4  probe show 2\r\n    5  probe show 3  (refused)\r\n    6  history\r\n",
+            "b".repeat(21)
+        )
+    );
 }
 
 #[tokio::test(start_paused = true)]

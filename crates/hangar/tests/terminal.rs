@@ -16,6 +16,8 @@ use hangar_testkit::{Backend, TestApp, on_each_backend};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -100,6 +102,12 @@ impl Term {
         (text, error, messages)
     }
 
+    /// Reads to the end of the connection: the reason of the server's `closed`
+    /// message and the code of its close frame.
+    async fn until_closed(&mut self) -> (Option<String>, Option<u16>) {
+        until_closed(&mut self.socket).await
+    }
+
     /// Reads until the server's `closed` message; returns its reason.
     async fn closed_reason(&mut self) -> String {
         while let Some(message) = self.next().await {
@@ -108,6 +116,33 @@ impl Term {
             }
         }
         panic!("the socket closed without a `closed` message");
+    }
+}
+
+/// Reads `stream` to the end of the connection: the reason of the server's
+/// `closed` message and the code of its close frame.
+async fn until_closed<S>(stream: &mut S) -> (Option<String>, Option<u16>)
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let mut reason = None;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .expect("no message from the server within 30 s");
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                let message: Value = serde_json::from_str(&text).unwrap();
+                if message["type"] == "closed" {
+                    reason = message["reason"].as_str().map(str::to_owned);
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return (reason, frame.map(|f| u16::from(f.code)));
+            }
+            Some(Ok(_)) => {}
+            None | Some(Err(_)) => return (reason, None),
+        }
     }
 }
 
@@ -123,6 +158,36 @@ fn table_rows(text: &str) -> Vec<&str> {
 
 on_each_backend!(movies_commands_query_the_store);
 on_each_backend!(pipelines_commands_show_the_runs);
+on_each_backend!(an_empty_catalogue_says_how_to_load_it);
+
+async fn an_empty_catalogue_says_how_to_load_it(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, hangar::apps().unwrap(), |_| {}).await else {
+        return;
+    };
+    let mut term = Term::open(&app).await;
+    term.until_ready().await;
+    for line in [
+        "movies search star wars",
+        "movies search star --genre Drama",
+        "movies top 5 --by worldwide_gross",
+        "movies show 1",
+        "movies stats",
+    ] {
+        let (text, error, _) = term.run(line).await;
+        assert_eq!(error, None, "{line}");
+        assert!(
+            text.starts_with("The film catalogue is empty"),
+            "{line}: {text}"
+        );
+        for step in [
+            "  scripts/fetch-datasets\r\n",
+            "  hangar pipeline run movies_etl --wait\r\n",
+            "--param source=fixtures/datasets/movies.json",
+        ] {
+            assert!(text.contains(step), "{line}: {text}");
+        }
+    }
+}
 
 async fn movies_commands_query_the_store(backend: Backend) {
     let Some(app) = spawn_with_movies(backend, |_| {}).await else {
@@ -168,6 +233,10 @@ async fn movies_commands_query_the_store(backend: Backend) {
     let (text, error, _) = term.run(&format!("movies show {id}")).await;
     assert_eq!(error, None);
     assert!(text.starts_with(film["title"].as_str().unwrap()), "{text}");
+
+    let (text, error, _) = term.run("movies search zzqqxx").await;
+    assert_eq!(error, None);
+    assert_eq!(text, "no films found\r\n");
 
     let (_, error, _) = term.run("movies show 999999999").await;
     assert_eq!(
@@ -222,6 +291,51 @@ async fn spawn(configure: impl FnOnce(&mut hangar_core::Config)) -> TestApp {
     spawn_with_movies(Backend::Sqlite, configure).await.unwrap()
 }
 
+/// `n` as the terminal prints dollars: `$1,234,567`.
+fn dollars(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::from("$");
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_narrow_terminal_keeps_the_ranked_column() {
+    let app = spawn(|_| {}).await;
+    let mut term = Term::open(&app).await;
+    // A phone's width (390 px) holds about 40 columns.
+    term.send(json!({"type": "resize", "cols": 40, "rows": 30}))
+        .await;
+    term.until_ready().await;
+    let (text, error, _) = term.run("movies top 5 --by worldwide_gross").await;
+    assert_eq!(error, None);
+    for line in text.split("\r\n") {
+        assert!(
+            hangar_terminal::output::width(line) <= 40,
+            "{line:?} is wider than 40: {text}"
+        );
+    }
+    let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["Id", "Title", "worldwide_gross"], "{text}");
+    let (_, best) = get(&app, "/api/v1/movies/top?by=worldwide_gross&n=5", None).await;
+    let rows = table_rows(&text);
+    assert_eq!(rows.len(), 5, "{text}");
+    for (row, film) in rows.iter().zip(best.as_array().unwrap()) {
+        let gross = dollars(film["worldwide_gross"].as_i64().unwrap());
+        let id = film["id"].as_i64().unwrap().to_string();
+        assert!(
+            row.trim_start().starts_with(&format!("{id} ")) && row.ends_with(&gross),
+            "{row} is not film {id} with {gross}: {text}"
+        );
+    }
+    assert!(text.contains("; not shown: Genre, RT, IMDb"), "{text}");
+}
+
 #[tokio::test]
 async fn sessions_are_limited_per_address_and_in_all() {
     let app = spawn(|c| {
@@ -238,20 +352,14 @@ async fn sessions_are_limited_per_address_and_in_all() {
         third.closed_reason().await,
         "2 terminal sessions are already open from your address; close one and try again"
     );
-    // The refused session did not count: closing one lets the next in.
+    // The refused session did not count: closing one lets the next in. The
+    // server gives the place back before it answers the close.
     first.socket.close(None).await.unwrap();
-    drop(first);
-    let mut again = None;
-    for _ in 0..100 {
-        let mut term = Term::open(&app).await;
-        if term.next().await.unwrap()["type"] == "output" {
-            again = Some(term);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        again.is_some(),
+    while first.next().await.is_some() {}
+    let mut again = Term::open(&app).await;
+    assert_eq!(
+        again.next().await.unwrap()["type"],
+        "output",
         "a closed session's place was not given back"
     );
 
@@ -390,8 +498,60 @@ async fn time_limits_idle_session_and_command() {
     assert!(text.contains("127.0.0.1"));
 }
 
+/// The JSON log lines written on this thread while the guard lives (the test
+/// runtime runs the server's tasks on the test's own thread).
+struct Logs {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl Logs {
+    fn capture() -> Logs {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || LogWriter(sink.clone()))
+            .finish();
+        Logs {
+            lines,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    /// The `reason` of every `message` logged.
+    fn reasons(&self, message: &str) -> Vec<String> {
+        let text = String::from_utf8(self.lines.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["fields"]["message"] == message)
+            .map(|l| {
+                l["fields"]["reason"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+const TOO_BIG: &str = "a message was larger than 256 bytes (terminal.max_message)";
+
 #[tokio::test]
 async fn oversized_and_binary_messages_are_refused() {
+    let logs = Logs::capture();
     let app = spawn(|c| c.terminal.max_message = 256).await;
     let mut term = Term::open(&app).await;
     term.until_ready().await;
@@ -406,35 +566,69 @@ async fn oversized_and_binary_messages_are_refused() {
     );
     term.send(json!({"type": "run", "line": "x".repeat(1000)}))
         .await;
-    // The server drops a connection whose message passes terminal.max_message.
-    assert!(term.next().await.is_none(), "a 1 KB message was accepted");
+    // The server says why and closes with 1009 (message too big).
+    let (reason, code) = term.until_closed().await;
+    assert_eq!(reason.as_deref(), Some(TOO_BIG));
+    assert_eq!(code, Some(1009));
+    assert_eq!(logs.reasons("terminal session ended"), [TOO_BIG]);
+}
+
+#[tokio::test]
+async fn a_message_too_large_in_fragments_gets_a_close_frame() {
+    let logs = Logs::capture();
+    let app = spawn(|c| c.terminal.max_message = 256).await;
+    let term = Term::open(&app).await;
+    let (mut sink, mut stream) = term.socket.split();
+    // One text message in 64-byte fragments that never ends, sent while the
+    // server's answer is read.
+    let sender = tokio::spawn(async move {
+        let first = Frame::message(
+            &br#"{"type":"run","line":""#[..],
+            OpCode::Data(Data::Text),
+            false,
+        );
+        if sink.send(Message::Frame(first)).await.is_err() {
+            return;
+        }
+        loop {
+            let more = Frame::message(vec![b'x'; 64], OpCode::Data(Data::Continue), false);
+            if sink.send(Message::Frame(more)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let (reason, code) = until_closed(&mut stream).await;
+    sender.abort();
+    assert_eq!(reason.as_deref(), Some(TOO_BIG));
+    assert_eq!(code, Some(1009));
+    assert_eq!(logs.reasons("terminal session ended"), [TOO_BIG]);
 }
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped() {
+    let logs = Logs::capture();
     let app = spawn(|c| {
         c.terminal.commands_per_minute = 1_000_000;
         c.terminal.command_burst = 1_000_000;
         c.terminal.max_session_output = 1 << 40;
         c.terminal.write_buffer = 16 * 1024;
+        c.terminal.send_timeout = HumanDuration::millis(200);
     })
     .await;
     let mut term = Term::open(&app).await;
-    // Ask for far more output than the socket buffers hold (40,000 times the
-    // help text), and read none of it for longer than the server waits for a
-    // client to take a message.
+    // Ask for far more output than the socket buffers hold, and read none of
+    // it: the server stops waiting for the client after send_timeout and drops
+    // the connection, which ends the sending here.
     let line = json!({"type": "run", "line": "help"}).to_string();
     let mut sent = 0;
-    for _ in 0..40_000 {
-        let send = term.socket.send(Message::Text(line.clone().into()));
-        match tokio::time::timeout(Duration::from_secs(1), send).await {
-            Ok(Ok(())) => sent += 1,
-            _ => break,
-        }
+    while term
+        .socket
+        .send(Message::Text(line.clone().into()))
+        .await
+        .is_ok()
+    {
+        sent += 1;
     }
-    tokio::time::sleep(Duration::from_secs(12)).await;
-    // The server gave up on the session: reading now ends before the output of
-    // every command arrived.
     let mut readies = 0;
     while let Some(message) = term.next().await {
         if message["type"] == "ready" {
@@ -444,6 +638,10 @@ async fn a_client_that_stops_reading_is_dropped() {
     assert!(
         readies < sent,
         "all {sent} outputs were buffered for a client that did not read"
+    );
+    assert_eq!(
+        logs.reasons("terminal session ended"),
+        ["the client stopped taking output (terminal.write_buffer, terminal.send_timeout 200ms)"]
     );
 }
 
@@ -478,7 +676,21 @@ async fn site_description_and_web_ui_files() {
     let dir = tempfile_dir();
     std::fs::write(
         dir.join("site.toml"),
-        "[owner]\nname = \"Ada Lovelace\"\nheadline = \"Analyst\"\n\n[[projects]]\nname = \"Engine\"\nlinks = [{ label = \"Open\", url = \"/movies\" }]\n",
+        r#"[owner]
+name = "Ada Lovelace"
+headline = "Analyst"
+summary = """
+Notes on the analytical engine, translated from the Italian and \
+extended with notes of her own, longer than the text they annotate.
+
+A second paragraph."""
+links = [{ label = "API reference", url = "/api/docs" }]
+
+[[projects]]
+name = "Engine"
+summary = "Computes Bernoulli numbers."
+links = [{ label = "Open", url = "/movies" }]
+"#,
     )
     .unwrap();
     let web = dir.join("dist");
@@ -499,9 +711,36 @@ async fn site_description_and_web_ui_files() {
     assert_eq!(site["owner"]["name"], "Ada Lovelace");
     assert_eq!(site["projects"][0]["links"][0]["url"], "/movies");
     let mut term = Term::open(&app).await;
+    term.send(json!({"type": "resize", "cols": 40, "rows": 30}))
+        .await;
     term.until_ready().await;
     let (text, _, _) = term.run("about").await;
-    assert!(text.starts_with("Ada Lovelace\r\nAnalyst"), "{text}");
+    assert!(
+        text.starts_with("Ada Lovelace\r\nAnalyst\r\n\r\n"),
+        "{text}"
+    );
+    // Paragraphs kept, links as `label <url>`, lines wrapped at spaces to the
+    // width: every word of the summary whole on one line.
+    assert!(!text.contains('\u{fffd}'), "{text}");
+    assert!(text.contains("\r\n\r\nA second paragraph.\r\n"), "{text}");
+    assert!(text.contains("\r\nAPI reference </api/docs>\r\n"), "{text}");
+    assert!(text.contains("\r\n    Open </movies>\r\n"), "{text}");
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    for line in &lines {
+        assert!(line.chars().count() <= 40, "{line:?} is wider than 40");
+    }
+    for word in site["owner"]["summary"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+    {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.split_whitespace().any(|w| w == word)),
+            "`{word}` was broken: {text}"
+        );
+    }
 
     for path in ["/", "/movies/12", "/admin/runs/abc"] {
         let response = app.get(path).await;

@@ -2,7 +2,8 @@
 //! side of [`hangar_terminal`]. This module checks who may open a session (the
 //! `Origin`, the session counts), and the socket loop in [`ws`] applies the
 //! limits a session cannot apply by itself: idle time, session length, message
-//! size, and a client that stops reading.
+//! size (closed with 1009), and a client that stops reading
+//! (`terminal.send_timeout`).
 
 mod pipelines;
 mod ws;
@@ -31,6 +32,7 @@ pub struct TerminalService {
     max_session: Duration,
     max_message: usize,
     write_buffer: usize,
+    send_timeout: Duration,
 }
 
 impl TerminalService {
@@ -49,6 +51,7 @@ impl TerminalService {
             max_session: config.max_session.get(),
             max_message: config.max_message as usize,
             write_buffer: config.write_buffer as usize,
+            send_timeout: config.send_timeout.get(),
         }
     }
 
@@ -120,7 +123,7 @@ pub fn limits(config: &TerminalConfig) -> Limits {
         max_session: config.max_session.get(),
         max_rows: config.max_rows,
         history: config.history as usize,
-        ..Limits::default()
+        max_protocol_errors: config.max_protocol_errors,
     }
 }
 

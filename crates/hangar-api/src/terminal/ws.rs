@@ -24,9 +24,6 @@ use crate::auth::Auth;
 use crate::extract::ApiQuery;
 use crate::problem::Problem;
 
-/// A client that has not taken a message within this long is not reading.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Query parameters of the terminal.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -86,20 +83,22 @@ async fn serve(
     info: SessionInfo,
     permit: Result<SessionPermit, SessionRefused>,
 ) {
-    let (mut tx, mut rx) = socket.split();
-    let _permit = match permit {
+    let (tx, mut rx) = socket.split();
+    let mut tx = Sender {
+        sink: tx,
+        timeout: service.send_timeout,
+    };
+    let permit = match permit {
         Ok(permit) => permit,
         Err(refused) => {
             tracing::info!(session = %info.id, client = %info.client, reason = %refused, "terminal session refused");
             let reason = refused.to_string();
-            let _ = send(
-                &mut tx,
-                &ServerMessage::Closed {
+            let _ = tx
+                .send(&ServerMessage::Closed {
                     reason: reason.clone(),
-                },
-            )
-            .await;
-            let _ = close(&mut tx, 1013, &reason).await;
+                })
+                .await;
+            let _ = tx.close(1013, &reason).await;
             return;
         }
     };
@@ -111,33 +110,40 @@ async fn serve(
     let ends_at = started + service.max_session;
     let command_timeout = session.limits().command_timeout;
     let mut replies = session.greeting();
-    let reason = loop {
+    // Why the session ended, and the close code when it is not a normal end.
+    let (reason, failure) = loop {
         let mut stalled = false;
         for reply in replies.drain(..) {
-            if send(&mut tx, &reply).await.is_err() {
+            if tx.send(&reply).await.is_err() {
                 stalled = true;
                 break;
             }
         }
         if stalled {
-            break "the client stopped taking output (terminal.write_buffer)".to_owned();
+            break (
+                format!(
+                    "the client stopped taking output (terminal.write_buffer, terminal.send_timeout {})",
+                    HumanDuration::new(service.send_timeout)
+                ),
+                None,
+            );
         }
         if let Some(reason) = session.closing() {
-            break reason.to_owned();
+            break (reason.to_owned(), None);
         }
         let idle_at = heard + service.idle_timeout;
         tokio::select! {
             () = tokio::time::sleep_until(ends_at) => {
-                break end(&mut session, &mut tx, format!(
+                break (end(&mut session, &mut tx, format!(
                     "the session reached its maximum length of {} (terminal.max_session); reconnect to go on",
                     HumanDuration::new(service.max_session)
-                )).await;
+                )).await, None);
             }
             () = tokio::time::sleep_until(idle_at), if running.is_none() => {
-                break end(&mut session, &mut tx, format!(
+                break (end(&mut session, &mut tx, format!(
                     "closed after {} without input (terminal.idle_timeout)",
                     HumanDuration::new(service.idle_timeout)
-                )).await;
+                )).await, None);
             }
             outcome = run(&mut running), if running.is_some() => {
                 if let Some((done, _)) = running.take() {
@@ -145,7 +151,14 @@ async fn serve(
                 }
             }
             message = rx.next() => {
-                let Some(Ok(message)) = message else { break "the client went away".to_owned() };
+                let message = match message {
+                    Some(Ok(message)) => message,
+                    None => break ("the client went away".to_owned(), None),
+                    Some(Err(e)) => match refused(e, service.max_message) {
+                        Ok((code, reason)) => break (end(&mut session, &mut tx, reason).await, Some(code)),
+                        Err(gone) => break (format!("the client went away ({gone})"), None),
+                    },
+                };
                 match message {
                     Message::Text(text) => {
                         heard = Instant::now();
@@ -160,13 +173,12 @@ async fn serve(
                         }
                     }
                     Message::Binary(_) => replies = session.binary(),
-                    Message::Close(_) => break "the client closed the session".to_owned(),
+                    Message::Close(_) => break ("the client closed the session".to_owned(), None),
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }
         }
     };
-    let _ = close(&mut tx, 1000, "").await;
     tracing::info!(
         session = %session.info().id,
         client = %session.info().client,
@@ -174,12 +186,48 @@ async fn serve(
         duration_s = started.elapsed().as_secs(),
         "terminal session ended"
     );
+    match failure {
+        None => {
+            // The session's place is free before the client sees the close.
+            drop(permit);
+            let _ = tx.close(1000, "").await;
+        }
+        Some(code) => {
+            // The client may still be sending the rest of what was refused:
+            // dropping the connection with that input unread would reset it and
+            // could destroy the close frame before the client reads it. The
+            // session keeps its place meanwhile.
+            if tx.close(code, &reason).await.is_ok() {
+                tokio::time::sleep(service.send_timeout).await;
+            }
+            drop(permit);
+        }
+    }
+}
+
+/// The close code and reason for a message the socket refused to read (too
+/// large, not UTF-8, not WebSocket), or the error when the client is gone.
+fn refused(error: axum::Error, max_message: usize) -> Result<(u16, String), String> {
+    use tungstenite::Error as WsError;
+    let error = error.into_inner();
+    match error.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(_)) => Ok((
+            1009,
+            format!("a message was larger than {max_message} bytes (terminal.max_message)"),
+        )),
+        Some(WsError::Utf8(_)) => Ok((1007, "a text message was not UTF-8".to_owned())),
+        Some(WsError::Protocol(e)) => Ok((1002, format!("WebSocket protocol error: {e}"))),
+        _ => Err(error.to_string()),
+    }
 }
 
 /// Runs the pending command to its end, its wall-time limit or forever when
 /// there is none (the branch is disabled then).
 async fn run(running: &mut Option<(Running, Instant)>) -> Outcome {
     match running {
+        // The timer fires on its next tick, which the command could beat: a
+        // command whose time is up (a limit of zero, say) is stopped now.
+        Some((_, deadline)) if Instant::now() >= *deadline => Outcome::TimedOut,
         Some((r, deadline)) => match tokio::time::timeout_at(*deadline, &mut r.future).await {
             Ok(result) => Outcome::Done(result),
             Err(_) => Outcome::TimedOut,
@@ -188,42 +236,48 @@ async fn run(running: &mut Option<(Running, Instant)>) -> Outcome {
     }
 }
 
-type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
-
-async fn end(session: &mut Session, tx: &mut Sink, reason: String) -> String {
+async fn end(session: &mut Session, tx: &mut Sender, reason: String) -> String {
     tracing::info!(session = %session.info().id, client = %session.info().client, reason = %reason, "terminal session closed by the server");
-    let _ = send(
-        tx,
-        &ServerMessage::Closed {
+    let _ = tx
+        .send(&ServerMessage::Closed {
             reason: reason.clone(),
-        },
-    )
-    .await;
+        })
+        .await;
     reason
 }
 
-/// Sends one message; a client that does not take it within [`SEND_TIMEOUT`], or
-/// whose unsent bytes pass `terminal.write_buffer`, is given up on.
-async fn send(tx: &mut Sink, message: &ServerMessage) -> Result<(), ()> {
-    send_frame(tx, Message::Text(message.to_json().into())).await
+/// The sending half of a session's socket.
+struct Sender {
+    sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    /// `terminal.send_timeout`.
+    timeout: Duration,
 }
 
-async fn close(tx: &mut Sink, code: u16, reason: &str) -> Result<(), ()> {
-    // A close reason is at most 123 bytes.
-    let mut cut = reason.len().min(123);
-    while !reason.is_char_boundary(cut) {
-        cut -= 1;
+impl Sender {
+    /// Sends one message; a client that does not take it within
+    /// `terminal.send_timeout`, or whose unsent bytes pass
+    /// `terminal.write_buffer`, is given up on.
+    async fn send(&mut self, message: &ServerMessage) -> Result<(), ()> {
+        self.frame(Message::Text(message.to_json().into())).await
     }
-    let frame = CloseFrame {
-        code,
-        reason: reason[..cut].into(),
-    };
-    send_frame(tx, Message::Close(Some(frame))).await
-}
 
-async fn send_frame(tx: &mut Sink, message: Message) -> Result<(), ()> {
-    match tokio::time::timeout(SEND_TIMEOUT, tx.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
+    async fn close(&mut self, code: u16, reason: &str) -> Result<(), ()> {
+        // A close reason is at most 123 bytes.
+        let mut cut = reason.len().min(123);
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let frame = CloseFrame {
+            code,
+            reason: reason[..cut].into(),
+        };
+        self.frame(Message::Close(Some(frame))).await
+    }
+
+    async fn frame(&mut self, message: Message) -> Result<(), ()> {
+        match tokio::time::timeout(self.timeout, self.sink.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
     }
 }

@@ -373,6 +373,16 @@ pub const KEYS: &[KeySpec] = &[
         "bytes that may wait unsent to a terminal client",
     ),
     key(
+        "terminal.send_timeout",
+        ValueKind::Text,
+        "longest a terminal client may take to accept one message",
+    ),
+    key(
+        "terminal.max_protocol_errors",
+        ValueKind::Integer,
+        "malformed messages a terminal session may send before it is closed",
+    ),
+    key(
         "terminal.max_rows",
         ValueKind::Integer,
         "most rows a terminal query returns",

@@ -244,6 +244,12 @@ pub struct TerminalConfig {
     pub max_message: u32,
     /// Bytes that may wait unsent to a client before its session is closed.
     pub write_buffer: u32,
+    /// Longest the server waits for a client to take one message; a client that
+    /// takes longer is not reading and its session is closed.
+    pub send_timeout: HumanDuration,
+    /// Malformed messages (bad JSON, unknown types, binary) a session may send
+    /// before it is closed.
+    pub max_protocol_errors: u32,
     /// Most rows any query returns.
     pub max_rows: u32,
     /// Lines kept in a session's history.
@@ -267,6 +273,8 @@ impl Default for TerminalConfig {
             max_session: HumanDuration::secs(2 * 3600),
             max_message: 4096,
             write_buffer: 256 * 1024,
+            send_timeout: HumanDuration::secs(10),
+            max_protocol_errors: 20,
             max_rows: 100,
             history: 200,
         }
