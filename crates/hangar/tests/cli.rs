@@ -315,6 +315,141 @@ fn a_worker_process_serves_probes_and_stops_on_sigterm() {
 }
 
 #[test]
+fn a_short_admin_token_is_refused_at_start_naming_where_it_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(hangar(dir.path())
+        .arg("serve")
+        .env("HANGAR_API_ADMIN_TOKEN", "letmein"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("api.admin_token"), "{err}");
+    assert!(err.contains("HANGAR_API_ADMIN_TOKEN"), "{err}");
+    assert!(err.contains("at least 32"), "{err}");
+
+    std::fs::write(
+        dir.path().join("hangar.toml"),
+        "[api]\nadmin_token = \"0123456789\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(hangar(dir.path()).arg("up"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("hangar.toml:2"), "{err}");
+}
+
+/// Runs `command` with `input` on its standard input (not a terminal).
+fn run_with_input(command: &mut Command, input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().expect("exited, not killed"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The audit lines of a command's JSON log.
+fn audit_lines(log: &str) -> Vec<Value> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["target"] == "audit")
+        .collect()
+}
+
+#[test]
+fn user_commands_manage_accounts_and_write_audit_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(hangar(dir.path()).arg("migrate"));
+    assert_eq!(code, 0, "{err}");
+    let user = |args: &[&str]| run(hangar(dir.path()).arg("user").args(args));
+    let password = "a long enough password\n";
+    for args in [
+        &["create", "--admin", "root@example.test"][..],
+        &["create", "ann@example.test"][..],
+    ] {
+        let (code, _, err) = run_with_input(hangar(dir.path()).arg("user").args(args), password);
+        assert_eq!(code, 0, "{err}");
+        let audit = audit_lines(&err);
+        assert_eq!(audit.len(), 1, "{err}");
+        assert_eq!(audit[0]["action"], "user.create");
+    }
+
+    let (code, out, err) = user(&["list"]);
+    assert_eq!(code, 0, "{err}");
+    let root = out
+        .lines()
+        .find(|l| l.contains("root@example.test"))
+        .unwrap();
+    assert!(
+        root.contains("admin, user") && root.contains("enabled"),
+        "{out}"
+    );
+    let (code, out, _) = user(&["list", "--json"]);
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed["users"].as_array().unwrap().len(), 2, "{out}");
+    let ann_id = listed["users"][1]["id"].as_str().unwrap().to_owned();
+
+    let (code, out, err) = user(&["disable", "ann@example.test"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("disabled ann@example.test"), "{out}");
+    let audit = audit_lines(&err);
+    assert_eq!(audit.len(), 1, "{err}");
+    assert_eq!(audit[0]["action"], "user.disable");
+    assert_eq!(audit[0]["account"], ann_id.as_str());
+    assert!(audit[0]["actor"].as_str().unwrap().starts_with("cli:"));
+    let (code, out, _) = user(&["show", &ann_id]);
+    assert_eq!(code, 0);
+    assert!(out.contains("disabled"), "{out}");
+    assert!(out.contains("active sessions: 0"), "{out}");
+    let (code, _, err) = user(&["enable", "ann@example.test"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = user(&["show", "ann@example.test", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["disabled"],
+        false
+    );
+    let (code, out, err) = user(&["revoke-sessions", "ann@example.test"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("revoked 0 session(s)"), "{out}");
+
+    let (code, out, err) = user(&["invite", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let invite: Value = serde_json::from_str(&out).unwrap();
+    assert!(invite["code"].as_str().unwrap().len() >= 32, "{out}");
+    assert_eq!(audit_lines(&err)[0]["action"], "invite.create");
+
+    // The last admin stays.
+    let (code, _, err) = user(&["disable", "root@example.test"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("last enabled admin"), "{err}");
+    let (code, _, err) = user(&["delete", "root@example.test", "--yes"]);
+    assert_eq!(code, 1, "{err}");
+
+    // Deleting asks for --yes when nobody can be asked.
+    let (code, _, err) = user(&["delete", "ann@example.test"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--yes"), "{err}");
+    let (code, _, err) = user(&["delete", "ann@example.test", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(audit_lines(&err)[0]["action"], "user.delete");
+    let (code, _, err) = user(&["show", "ann@example.test"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no account ann@example.test"), "{err}");
+}
+
+#[test]
 fn help_describes_the_commands_that_exist() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, _) = run(hangar(dir.path()).arg("--help"));
@@ -544,30 +679,6 @@ fn up_on_a_new_installation_logs_the_site_and_the_steps_that_apply() {
     // The admin step, taken as written.
     let mut create = hangar(dir.path())
         .args(["user", "create", "--admin", "owner@example.org"])
-fn a_short_admin_token_is_refused_at_start_naming_where_it_is_set() {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(hangar(dir.path())
-        .arg("serve")
-        .env("HANGAR_API_ADMIN_TOKEN", "letmein"));
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("api.admin_token"), "{err}");
-    assert!(err.contains("HANGAR_API_ADMIN_TOKEN"), "{err}");
-    assert!(err.contains("at least 32"), "{err}");
-
-    std::fs::write(
-        dir.path().join("hangar.toml"),
-        "[api]\nadmin_token = \"0123456789\"\n",
-    )
-    .unwrap();
-    let (code, _, err) = run(hangar(dir.path()).arg("up"));
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("hangar.toml:2"), "{err}");
-}
-
-/// Runs `command` with `input` on its standard input (not a terminal).
-fn run_with_input(command: &mut Command, input: &str) -> (i32, String, String) {
-    use std::io::Write;
-    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -607,107 +718,4 @@ fn run_with_input(command: &mut Command, input: &str) -> (i32, String, String) {
     assert_eq!(code, 0, "{command}: {err}");
     sigterm(&child);
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().expect("exited, not killed"),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// The audit lines of a command's JSON log.
-fn audit_lines(log: &str) -> Vec<Value> {
-    log.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|l| l["target"] == "audit")
-        .collect()
-}
-
-#[test]
-fn user_commands_manage_accounts_and_write_audit_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(hangar(dir.path()).arg("migrate"));
-    assert_eq!(code, 0, "{err}");
-    let user = |args: &[&str]| run(hangar(dir.path()).arg("user").args(args));
-    let password = "a long enough password\n";
-    for args in [
-        &["create", "--admin", "root@example.test"][..],
-        &["create", "ann@example.test"][..],
-    ] {
-        let (code, _, err) = run_with_input(hangar(dir.path()).arg("user").args(args), password);
-        assert_eq!(code, 0, "{err}");
-        let audit = audit_lines(&err);
-        assert_eq!(audit.len(), 1, "{err}");
-        assert_eq!(audit[0]["action"], "user.create");
-    }
-
-    let (code, out, err) = user(&["list"]);
-    assert_eq!(code, 0, "{err}");
-    let root = out
-        .lines()
-        .find(|l| l.contains("root@example.test"))
-        .unwrap();
-    assert!(
-        root.contains("admin, user") && root.contains("enabled"),
-        "{out}"
-    );
-    let (code, out, _) = user(&["list", "--json"]);
-    assert_eq!(code, 0);
-    let listed: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(listed["users"].as_array().unwrap().len(), 2, "{out}");
-    let ann_id = listed["users"][1]["id"].as_str().unwrap().to_owned();
-
-    let (code, out, err) = user(&["disable", "ann@example.test"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("disabled ann@example.test"), "{out}");
-    let audit = audit_lines(&err);
-    assert_eq!(audit.len(), 1, "{err}");
-    assert_eq!(audit[0]["action"], "user.disable");
-    assert_eq!(audit[0]["account"], ann_id.as_str());
-    assert!(audit[0]["actor"].as_str().unwrap().starts_with("cli:"));
-    let (code, out, _) = user(&["show", &ann_id]);
-    assert_eq!(code, 0);
-    assert!(out.contains("disabled"), "{out}");
-    assert!(out.contains("active sessions: 0"), "{out}");
-    let (code, _, err) = user(&["enable", "ann@example.test"]);
-    assert_eq!(code, 0, "{err}");
-    let (code, out, _) = user(&["show", "ann@example.test", "--json"]);
-    assert_eq!(code, 0);
-    assert_eq!(
-        serde_json::from_str::<Value>(&out).unwrap()["disabled"],
-        false
-    );
-    let (code, out, err) = user(&["revoke-sessions", "ann@example.test"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("revoked 0 session(s)"), "{out}");
-
-    let (code, out, err) = user(&["invite", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let invite: Value = serde_json::from_str(&out).unwrap();
-    assert!(invite["code"].as_str().unwrap().len() >= 32, "{out}");
-    assert_eq!(audit_lines(&err)[0]["action"], "invite.create");
-
-    // The last admin stays.
-    let (code, _, err) = user(&["disable", "root@example.test"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("last enabled admin"), "{err}");
-    let (code, _, err) = user(&["delete", "root@example.test", "--yes"]);
-    assert_eq!(code, 1, "{err}");
-
-    // Deleting asks for --yes when nobody can be asked.
-    let (code, _, err) = user(&["delete", "ann@example.test"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--yes"), "{err}");
-    let (code, _, err) = user(&["delete", "ann@example.test", "--yes"]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(audit_lines(&err)[0]["action"], "user.delete");
-    let (code, _, err) = user(&["show", "ann@example.test"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("no account ann@example.test"), "{err}");
 }

@@ -23,6 +23,8 @@ mod hub;
 mod sse;
 mod ws;
 
+use std::net::IpAddr;
+
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -77,6 +79,7 @@ pub(crate) struct FeedParams {
 /// Checks the query and the caller.
 pub(crate) async fn subscription(
     auth: &Auth,
+    client: IpAddr,
     headers: &HeaderMap,
     query: &FeedParams,
 ) -> Result<Subscription, Problem> {
@@ -103,8 +106,8 @@ pub(crate) async fn subscription(
         )));
     }
     let caller = match &query.access_token {
-        Some(token) => auth.authenticate(token).await?,
-        None => auth.caller(headers).await?,
+        Some(token) => auth.authenticate_from(token, Some(client)).await?,
+        None => auth.caller_from(headers, Some(client)).await?,
     };
     if !caller.is_admin() {
         return Err(forbidden());

@@ -1,9 +1,10 @@
 //! `GET /api/v1/events?topics=…`: the feed as Server-Sent Events.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 
 use axum::Extension;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -43,10 +44,11 @@ use crate::problem::Problem;
 pub async fn events(
     State(hub): State<Hub>,
     Extension(auth): Extension<Auth>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<FeedParams>,
 ) -> Result<Response, Problem> {
-    let sub = subscription(&auth, &headers, &query).await?;
+    let sub = subscription(&auth, client.ip(), &headers, &query).await?;
     let (start, reset) = hub.subscribe(sub.after, &sub.topics).await.map_err(|e| {
         tracing::error!(error = %e, "could not read the event log");
         Problem::internal()

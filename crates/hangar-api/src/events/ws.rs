@@ -1,9 +1,11 @@
 //! `GET /api/v1/events/ws?topics=…`: the feed over a WebSocket, one JSON text
 //! message per event ([`FeedEvent`]), pings as heartbeats.
 
+use std::net::SocketAddr;
+
 use axum::Extension;
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
@@ -40,11 +42,12 @@ const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 pub async fn events_ws(
     State(hub): State<Hub>,
     Extension(auth): Extension<Auth>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<FeedParams>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
-    let sub = subscription(&auth, &headers, &query).await?;
+    let sub = subscription(&auth, client.ip(), &headers, &query).await?;
     let upgrade = upgrade.map_err(|e| Problem::bad_request(e.body_text()))?;
     let (start, reset) = hub.subscribe(sub.after, &sub.topics).await.map_err(|e| {
         tracing::error!(error = %e, "could not read the event log");

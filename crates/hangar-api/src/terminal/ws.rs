@@ -57,7 +57,11 @@ pub async fn terminal_ws(
 ) -> Result<Response, Problem> {
     service.check_origin(&headers)?;
     let user = match &params.access_token {
-        Some(token) => Some(auth.authenticate(token).await?.email),
+        Some(token) => Some(
+            auth.authenticate_from(token, Some(client.ip()))
+                .await?
+                .email,
+        ),
         None => None,
     };
     let upgrade = upgrade.map_err(|e| Problem::bad_request(e.body_text()))?;
