@@ -27,6 +27,8 @@ export interface Account {
   name?: string | null;
   roles: string[];
   created_at: string;
+  /** A disabled account cannot sign in (an admin enables it again). */
+  disabled: boolean;
 }
 
 export interface TokenResponse {

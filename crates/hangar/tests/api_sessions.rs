@@ -6,7 +6,7 @@
 
 mod api_support;
 
-use api_support::{account, get, kind, post, send};
+use api_support::{ADMIN_TOKEN, account, get, kind, post, send};
 use hangar_api::auth::Role;
 use hangar_testkit::{Backend, TestApp, on_each_backend};
 use reqwest::Method;
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
     TestApp::spawn_with(backend, hangar::apps().unwrap(), |c| {
-        c.api.admin_token = "test-admin-token".to_owned();
+        c.api.admin_token = ADMIN_TOKEN.to_owned();
     })
     .await
 }
@@ -173,7 +173,7 @@ async fn the_session_endpoints_need_an_account(backend: Backend) {
     let (status, _) = send(&app, Method::DELETE, "/api/v1/auth/sessions/x", None, None).await;
     assert_eq!(status, 401);
     // The admin token is a credential for machines, not an account with sessions.
-    let (status, body) = get(&app, "/api/v1/auth/sessions", Some("test-admin-token")).await;
+    let (status, body) = get(&app, "/api/v1/auth/sessions", Some(ADMIN_TOKEN)).await;
     assert_eq!((status, kind(&body)), (404, "not-found"));
     let user = account(&app, "cy@example.test", &[Role::User]).await;
     let (status, body) = get(&app, "/api/v1/auth/sessions?all=1", token(&user)).await;

@@ -8,6 +8,9 @@ use hangar_pipeline::TriggeredBy;
 use hangar_testkit::{Backend, TestApp};
 use serde_json::{Value, json};
 
+/// The `api.admin_token` of the apps these helpers start.
+pub const ADMIN_TOKEN: &str = "test-admin-token-of-at-least-32-characters";
+
 /// The movies sample of the test fixtures.
 pub fn sample() -> String {
     format!(
@@ -23,7 +26,7 @@ pub async fn spawn_with_movies(
 ) -> Option<TestApp> {
     let apps = hangar::apps().unwrap();
     let app = TestApp::spawn_with(backend, apps, |c| {
-        c.api.admin_token = "test-admin-token-of-at-least-32-characters".to_owned();
+        c.api.admin_token = ADMIN_TOKEN.to_owned();
         configure(c);
     })
     .await?;
