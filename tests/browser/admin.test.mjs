@@ -73,8 +73,8 @@ async function finished(id, token) {
   const deadline = Date.now() + LONG_WAIT;
   for (;;) {
     const run = await api(`/api/v1/runs/${id}`, { token });
-    if (["success", "succeeded", "failed", "cancelled"].includes(run.state)) {
-      assert.ok(["success", "succeeded"].includes(run.state), `run ${id} ended ${run.state}: ${run.error ?? ""}`);
+    if (["succeeded", "failed", "cancelled"].includes(run.state)) {
+      assert.equal(run.state, "succeeded", `run ${id} ended ${run.state}: ${run.error ?? ""}`);
       return;
     }
     assert.ok(Date.now() < deadline, `run ${id} did not end within ${LONG_WAIT / 1000} s (it is ${run.state})`);
@@ -123,7 +123,7 @@ test("an admin runs movies_etl from the pipelines page and watches it succeed li
       // …and the run goes on to success with the page following it.
       const runState = page.getByTestId("run-state");
       try {
-        await page.locator("[data-testid=run-state][data-state=success]").waitFor({ timeout: LONG_WAIT });
+        await page.locator("[data-testid=run-state][data-state=succeeded]").waitFor({ timeout: LONG_WAIT });
       } catch (err) {
         const shown = await runState.getAttribute("data-state");
         throw new Error(`the run view did not show the run succeeded within ${LONG_WAIT / 1000} s (it shows "${shown}")`, { cause: err });
@@ -134,19 +134,19 @@ test("an admin runs movies_etl from the pipelines page and watches it succeed li
       const log = await page.evaluate(() => window.__stateLog);
       const extract = log.filter((e) => e.id === "task-extract").map((e) => e.state);
       assert.ok(
-        extract.includes("running") && extract.indexOf("success") > extract.indexOf("running"),
-        `the extract task's row did not go from running to success in place; states seen: ${JSON.stringify(log)}`,
+        extract.includes("running") && extract.indexOf("succeeded") > extract.indexOf("running"),
+        `the extract task's row did not go from running to succeeded in place; states seen: ${JSON.stringify(log)}`,
       );
 
       // Every task ended as the API says.
       const token = await adminToken();
       const run = await api(`/api/v1/runs/${runId}`, { token });
-      assert.equal(run.state, "success");
+      assert.equal(run.state, "succeeded");
       for (const task of run.tasks) {
         const row = page.getByTestId(`task-${task.task_id}`);
         assert.equal(await row.getAttribute("data-state"), task.state, `task ${task.task_id}: the page and the API disagree`);
         const states = log.filter((e) => e.id === `task-${task.task_id}`).map((e) => e.state);
-        assert.equal(states.at(-1), "success", `task ${task.task_id}: last state seen ${states.at(-1)}`);
+        assert.equal(states.at(-1), "succeeded", `task ${task.task_id}: last state seen ${states.at(-1)}`);
       }
 
       // A task's log lines.

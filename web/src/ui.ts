@@ -39,13 +39,11 @@ export function errorBox(err: unknown, retry?: () => void): HTMLElement {
 }
 
 const STATE_LABELS: Record<string, string> = {
-  success: "succeeded",
   up_for_retry: "up for retry",
   upstream_failed: "upstream failed",
 };
 
 const STATE_TONES: Record<string, string> = {
-  success: "ok",
   succeeded: "ok",
   failed: "bad",
   dead: "bad",
@@ -59,7 +57,7 @@ const STATE_TONES: Record<string, string> = {
   skipped: "muted",
 };
 
-/** The words shown for a run, task or job state (`success` reads "succeeded"). */
+/** The words shown for a run, task or job state. */
 export function stateLabel(state: string): string {
   return STATE_LABELS[state] ?? state.replace(/_/g, " ");
 }

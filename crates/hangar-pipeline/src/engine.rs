@@ -21,10 +21,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::error::PipelineError;
-use crate::operator::{Limits, TaskContext, TaskLog};
+use crate::operator::{Limits, TaskContext, TaskError, TaskLog};
 use crate::params::{interpolate, resolve};
-use crate::records::{LogRow, NewRun, RunRow, RunStore, TaskRow, TryRef};
+use crate::records::{
+    InterruptionRow, LogRow, NewRun, RunRow, RunStore, TaskRow, TryRef, shown_state,
+};
 use crate::registry::PipelineRegistry;
+use crate::sources::SourcePolicy;
 use crate::spec::{PipelineSpec, TaskSpec, TriggerRule};
 
 /// How a run was started.
@@ -55,6 +58,8 @@ pub struct EngineOptions {
     pub queue: String,
     /// Limits of every task.
     pub limits: Limits,
+    /// Which files and URLs an `extract` may read.
+    pub sources: SourcePolicy,
 }
 
 /// A run, as the CLI and the API show it.
@@ -64,7 +69,7 @@ pub struct RunView {
     pub id: Uuid,
     /// Its pipeline.
     pub pipeline: String,
-    /// `queued`, `running`, `success`, `failed` or `cancelled`.
+    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
     pub state: String,
     /// Its parameters.
     pub params: Value,
@@ -72,7 +77,8 @@ pub struct RunView {
     pub triggered_by: String,
     /// For scheduled runs, the cron time it stands for.
     pub logical_date: Option<DateTime<Utc>>,
-    /// Why it failed.
+    /// Why it failed: the tasks that failed, then those that could not run
+    /// because of them.
     pub error: Option<String>,
     /// When it was triggered.
     pub created_at: DateTime<Utc>,
@@ -90,7 +96,7 @@ pub struct RunView {
 pub struct TaskView {
     /// The task.
     pub task_id: String,
-    /// `pending`, `queued`, `running`, `success`, `failed`, `up_for_retry`,
+    /// `pending`, `queued`, `running`, `succeeded`, `failed`, `up_for_retry`,
     /// `upstream_failed`, `skipped` or `cancelled`.
     pub state: String,
     /// The current (or last) try, from 1.
@@ -109,6 +115,30 @@ pub struct TaskView {
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Tries that a lost worker interrupted and that ran again, oldest first.
+    pub interruptions: Vec<Interruption>,
+}
+
+/// A try interrupted (its worker was lost) and run again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Interruption {
+    /// The try, from 1.
+    pub try_number: i32,
+    /// What happened to it: `worker lost` (killed, or frozen past its lease),
+    /// `timed out`, or how its job's attempt ended.
+    pub reason: String,
+    /// When it started again.
+    pub at: DateTime<Utc>,
+}
+
+impl Interruption {
+    /// The line the task's log and the CLI show for it.
+    pub fn describe(&self) -> String {
+        format!(
+            "try {} interrupted ({}), retried",
+            self.try_number, self.reason
+        )
+    }
 }
 
 const FINISHED: [&str; 5] = [
@@ -130,6 +160,7 @@ struct Inner {
     runs: RunStore,
     queue: Queue,
     http: reqwest::Client,
+    sources: Arc<SourcePolicy>,
     options: EngineOptions,
 }
 
@@ -227,17 +258,15 @@ impl Pipelines {
     ) -> Self {
         // reqwest is built without a default TLS provider; ring is the one linked.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("hangar/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+        let sources = Arc::new(options.sources.clone());
+        let http = sources.client();
         Self {
             inner: Arc::new(Inner {
                 registry,
                 runs: RunStore::new(store, queue.events().clone()),
                 queue,
                 http,
+                sources,
                 options,
             }),
         }
@@ -310,13 +339,22 @@ impl Pipelines {
             .await?
             .ok_or(PipelineError::UnknownRun(id))?;
         let tasks = self.inner.runs.tasks(id).await?;
+        let mut interruptions = self.inner.runs.interruptions(id).await?;
         let order: Vec<String> = self
             .inner
             .registry
             .get(&row.pipeline)
             .map(|s| s.tasks.iter().map(|t| t.id.to_string()).collect())
             .unwrap_or_default();
-        let mut tasks: Vec<TaskView> = tasks.into_iter().map(task_view).collect();
+        let mut tasks: Vec<TaskView> = tasks
+            .into_iter()
+            .map(|t| {
+                let mine = interruptions
+                    .extract_if(.., |i| i.task_id == t.task_id)
+                    .collect();
+                task_view(t, mine)
+            })
+            .collect();
         tasks.sort_by_key(|t| {
             order
                 .iter()
@@ -456,18 +494,9 @@ impl Pipelines {
         }
         let tasks = self.inner.runs.tasks(run_id).await?;
         if tasks.iter().all(|t| FINISHED.contains(&t.state.as_str())) {
-            let failed: Vec<&str> = tasks
-                .iter()
-                .filter(|t| matches!(t.state.as_str(), "failed" | "upstream_failed"))
-                .map(|t| t.task_id.as_str())
-                .collect();
-            let (state, error) = if failed.is_empty() {
-                ("success", None)
-            } else {
-                (
-                    "failed",
-                    Some(format!("failed tasks: {}", failed.join(", "))),
-                )
+            let (state, error) = match failure(spec, &tasks) {
+                None => ("success", None),
+                Some(error) => ("failed", Some(error)),
             };
             if self
                 .inner
@@ -558,6 +587,9 @@ impl Pipelines {
             // Another try is current, or the task is finished: this job is stale.
             return Ok(());
         }
+        if job.attempt > 1 {
+            self.record_interruptions(job, p).await?;
+        }
         let rows = runs.tasks(p.run).await?;
         let upstream: BTreeMap<String, Value> = rows
             .iter()
@@ -603,6 +635,7 @@ impl Pipelines {
             upstream: &upstream,
             store: runs.store(),
             http: &self.inner.http,
+            sources: &self.inner.sources,
             limits: self.inner.options.limits,
             log: &log,
             cancel: &cancel,
@@ -614,12 +647,12 @@ impl Pipelines {
                 tokio::select! {
                     r = tokio::time::timeout(task.timeout, operator.run(context)) => match r {
                         Ok(Ok(output)) => Ok(output),
-                        Ok(Err(e)) => Err(e.0),
-                        Err(_) => Err(format!("timed out after {}", hangar_core::config::HumanDuration::new(task.timeout))),
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Err(TaskError::new(format!("timed out after {}", hangar_core::config::HumanDuration::new(task.timeout)))),
                     },
                     () = job.cancelled() => {
                         cancel.cancel();
-                        Err("cancelled".to_owned())
+                        Err(TaskError::permanent("cancelled"))
                     }
                 }
             },
@@ -631,10 +664,10 @@ impl Pipelines {
             let text = output.to_string();
             let limit = self.inner.options.limits.max_output_bytes;
             if text.len() > limit {
-                Err(format!(
+                Err(TaskError::new(format!(
                     "output of {} bytes is over the limit of {limit} (pipeline.max_output_bytes)",
                     text.len()
-                ))
+                )))
             } else {
                 Ok(text)
             }
@@ -645,12 +678,13 @@ impl Pipelines {
                 runs.finish(p.at(), "success", None, Some(&output), now)
                     .await?;
             }
-            Err(error) if error == "cancelled" => {
+            Err(error) if error.message() == "cancelled" => {
                 log.warn("stopped: the run was cancelled");
-                runs.finish(p.at(), "cancelled", Some(&error), None, now)
+                runs.finish(p.at(), "cancelled", Some(error.message()), None, now)
                     .await?;
             }
-            Err(error) if p.try_number < max_tries => {
+            Err(error) if error.may_retry() && p.try_number < max_tries => {
+                let error = error.message();
                 let delay = task.retry_delay
                     * 2u32.saturating_pow(u32::try_from(p.try_number - 1).unwrap_or(0));
                 log.warn(format!(
@@ -659,7 +693,7 @@ impl Pipelines {
                     delay.as_millis()
                 ));
                 if runs
-                    .up_for_retry(p.run, &p.task, p.try_number, &error, now)
+                    .up_for_retry(p.run, &p.task, p.try_number, error, now)
                     .await?
                 {
                     runs.write_logs(p.run, &p.task, p.try_number, &log.take())
@@ -671,13 +705,61 @@ impl Pipelines {
             }
             Err(error) => {
                 log.warn(format!("failed: {error}"));
-                runs.finish(p.at(), "failed", Some(&error), None, now)
+                runs.finish(p.at(), "failed", Some(error.message()), None, now)
                     .await?;
             }
         }
         runs.write_logs(p.run, &p.task, p.try_number, &log.take())
             .await?;
         self.advance(p.run).await
+    }
+
+    /// Records the earlier attempts of this try's job that did not finish (the
+    /// queue ran the job again: its worker was lost, or the attempt failed
+    /// outside the task), with a line in the task's log for each.
+    async fn record_interruptions(
+        &self,
+        job: &JobContext,
+        p: &TaskPayload,
+    ) -> Result<(), PipelineError> {
+        let view = self.inner.queue.get(job.id).await?;
+        for attempt in view.attempts.iter().flatten() {
+            let reason = match attempt.outcome.as_str() {
+                "lost" => "worker lost".to_owned(),
+                "timeout" => "timed out".to_owned(),
+                other => format!("{other}: {}", attempt.error),
+            };
+            let number = i32::try_from(attempt.attempt).unwrap_or(i32::MAX);
+            let now = now_ms();
+            if self
+                .inner
+                .runs
+                .interrupted(p.at(), number, &reason, now)
+                .await?
+            {
+                let line = Interruption {
+                    try_number: p.try_number,
+                    reason,
+                    at: time(now),
+                }
+                .describe();
+                tracing::warn!(run_id = %p.run, task = p.task, try_number = p.try_number, "{line}");
+                self.inner
+                    .runs
+                    .write_logs(
+                        p.run,
+                        &p.task,
+                        p.try_number,
+                        &[crate::operator::LogLine {
+                            at: now,
+                            level: "warn",
+                            message: line,
+                        }],
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Repairs what crashes can leave behind: tasks waiting for a job that was
@@ -745,11 +827,36 @@ impl Pipelines {
     }
 }
 
+/// Why a run whose tasks are all finished failed, or `None` if it succeeded: the
+/// tasks that failed, then those that did not run because an upstream one
+/// failed, each in the pipeline's order.
+fn failure(spec: &PipelineSpec, tasks: &[TaskRow]) -> Option<String> {
+    let named = |state: &str| -> Vec<&str> {
+        spec.tasks
+            .iter()
+            .map(|t| t.id.as_str())
+            .filter(|id| tasks.iter().any(|t| t.task_id == *id && t.state == state))
+            .collect()
+    };
+    let failed = named("failed");
+    let upstream = named("upstream_failed");
+    match (failed.is_empty(), upstream.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(format!("failed tasks: {}", failed.join(", "))),
+        (true, false) => Some(format!("upstream failed: {}", upstream.join(", "))),
+        (false, false) => Some(format!(
+            "failed tasks: {}; upstream failed: {}",
+            failed.join(", "),
+            upstream.join(", ")
+        )),
+    }
+}
+
 fn run_view(row: RunRow, tasks: Option<Vec<TaskView>>) -> RunView {
     RunView {
         id: row.id,
         pipeline: row.pipeline,
-        state: row.state,
+        state: shown_state(&row.state).to_owned(),
         params: serde_json::from_str(&row.params).unwrap_or(Value::Null),
         triggered_by: row.triggered_by,
         logical_date: row.logical_date.map(time),
@@ -761,10 +868,10 @@ fn run_view(row: RunRow, tasks: Option<Vec<TaskView>>) -> RunView {
     }
 }
 
-fn task_view(row: TaskRow) -> TaskView {
+fn task_view(row: TaskRow, interruptions: Vec<InterruptionRow>) -> TaskView {
     TaskView {
         task_id: row.task_id,
-        state: row.state,
+        state: shown_state(&row.state).to_owned(),
         try_number: row.try_number,
         max_tries: row.max_tries,
         job_id: row.job_id,
@@ -773,6 +880,14 @@ fn task_view(row: TaskRow) -> TaskView {
         queued_at: row.queued_at.map(time),
         started_at: row.started_at.map(time),
         finished_at: row.finished_at.map(time),
+        interruptions: interruptions
+            .into_iter()
+            .map(|i| Interruption {
+                try_number: i.try_number,
+                reason: i.reason,
+                at: time(i.at),
+            })
+            .collect(),
     }
 }
 

@@ -28,6 +28,9 @@ pub enum PipelineError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// A `[pipeline]` setting is malformed (the message names it).
+    #[error("{0}")]
+    Setting(String),
     /// No pipeline has this name.
     #[error("no pipeline `{0}`")]
     UnknownPipeline(String),

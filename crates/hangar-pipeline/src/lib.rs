@@ -6,6 +6,7 @@
 //!
 //! - [`file`]: the definition format and its validation.
 //! - [`operator`]: what tasks do (`extract`, `sql`, `load`, and apps' own).
+//! - [`sources`]: which files and URLs an `extract` may read.
 //! - [`Pipelines`]: triggering, executing, cancelling, inspecting runs.
 //! - The scheduler role ([`Pipelines::schedule`]) fires cron triggers, once
 //!   across processes.
@@ -18,16 +19,23 @@ pub mod params;
 mod records;
 mod registry;
 mod scheduler;
+pub mod sources;
 pub mod spec;
 
 use hangar_store::{Migration, MigrationSet, migration};
 
-pub use engine::{EngineOptions, Pipelines, RunView, TaskJob, TaskPayload, TaskView, TriggeredBy};
+pub use engine::{
+    EngineOptions, Interruption, Pipelines, RunView, TaskJob, TaskPayload, TaskView, TriggeredBy,
+};
 pub use error::PipelineError;
 pub use records::LogRow;
 pub use registry::PipelineRegistry;
+pub use sources::SourcePolicy;
 
-static MIGRATIONS: &[Migration] = &[migration!(1, "0001_pipelines")];
+static MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_pipelines"),
+    migration!(2, "0002_pipeline_interruptions"),
+];
 
 /// The pipeline tables, applied after the queue's.
 pub const MIGRATION_SET: MigrationSet = MigrationSet {

@@ -8,6 +8,17 @@ use uuid::Uuid;
 use crate::error::PipelineError;
 use crate::operator::LogLine;
 
+/// A state as the API, the CLI and the events name it. The tables keep
+/// `success` for a finished task or run; it is shown as `succeeded`, the word
+/// jobs use too.
+pub(crate) fn shown_state(state: &str) -> &str {
+    if state == "success" {
+        "succeeded"
+    } else {
+        state
+    }
+}
+
 /// Key of the PostgreSQL advisory lock taken while a run is created.
 const PG_TRIGGER_LOCK: i64 = 0x68_61_6e_67_70_69_70;
 
@@ -58,6 +69,15 @@ pub struct LogRow {
     pub message: String,
 }
 
+/// A try interrupted by a lost worker and run again, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct InterruptionRow {
+    pub task_id: String,
+    pub try_number: i32,
+    pub reason: String,
+    pub at: i64,
+}
+
 const RUN_COLUMNS: &str = "id, pipeline, state, params, triggered_by, logical_date, error, created_at, started_at, finished_at";
 const TASK_COLUMNS: &str = "task_id, state, try_number, max_tries, job_id, error, output, queued_at, started_at, finished_at";
 
@@ -96,6 +116,7 @@ impl RunStore {
 
     /// Publishes a run's new state (topic `pipelines`).
     fn run_event(&self, run: Uuid, pipeline: Option<&str>, state: &str) {
+        let state = shown_state(state);
         let data = serde_json::json!({"run": run, "pipeline": pipeline, "state": state});
         self.events
             .publish("pipelines", "run.state", data.to_string());
@@ -103,6 +124,7 @@ impl RunStore {
 
     /// Publishes a task's new state (topic `pipelines`).
     fn task_event(&self, run: Uuid, task: &str, state: &str, try_number: Option<i32>) {
+        let state = shown_state(state);
         let data = serde_json::json!({"run": run, "task": task, "state": state, "try": try_number});
         self.events
             .publish("pipelines", "task.state", data.to_string());
@@ -519,6 +541,47 @@ impl RunStore {
             )
             .bind(run)
             .bind(task)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Records that attempt `job_attempt` of the job running a try was
+    /// interrupted; returns whether it was not recorded already.
+    pub async fn interrupted(
+        &self,
+        at: TryRef<'_>,
+        job_attempt: i32,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool, PipelineError> {
+        let added = on_pool!(self.store.writer(), pool => {
+            sqlx::query(
+                "INSERT INTO hangar_pipeline_interruptions (run_id, task_id, try_number, job_attempt, reason, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (run_id, task_id, try_number, job_attempt) DO NOTHING",
+            )
+            .bind(at.run)
+            .bind(at.task)
+            .bind(at.try_number)
+            .bind(job_attempt)
+            .bind(reason)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(added == 1)
+    }
+
+    /// The interrupted tries of a run, oldest first.
+    pub async fn interruptions(&self, run: Uuid) -> Result<Vec<InterruptionRow>, PipelineError> {
+        Ok(on_pool!(self.store.writer(), pool => {
+            sqlx::query_as(
+                "SELECT task_id, try_number, reason, at FROM hangar_pipeline_interruptions \
+                 WHERE run_id = $1 ORDER BY at, task_id, try_number, job_attempt",
+            )
+            .bind(run)
             .fetch_all(pool)
             .await
         })?)

@@ -16,7 +16,9 @@ use hangar_core::health::{ReadinessCheck, StartupGate};
 use hangar_core::telemetry::MetricsRegistry;
 use hangar_core::{Config, Shutdown};
 use hangar_pipeline::operator::Limits;
-use hangar_pipeline::{EngineOptions, PipelineError, PipelineRegistry, Pipelines, TaskJob};
+use hangar_pipeline::{
+    EngineOptions, PipelineError, PipelineRegistry, Pipelines, SourcePolicy, TaskJob,
+};
 use hangar_queue::{MaintenanceOptions, Queue, QueueError, QueueMetrics, Worker, WorkerOptions};
 use hangar_store::{EventLog, MigrationSet, MigrationState, Store, StoreError};
 use hangar_terminal::{Registry as TerminalRegistry, RegistryError, Terminal};
@@ -112,6 +114,7 @@ impl RunError {
                     PipelineError::Definition(_)
                         | PipelineError::Duplicate { .. }
                         | PipelineError::Read { .. }
+                        | PipelineError::Setting(_)
                 )
         )
     }
@@ -394,6 +397,8 @@ pub fn pipeline_engine(
                 .unwrap_or(usize::MAX),
             max_input_bytes: config.pipeline.max_input_bytes,
         },
+        sources: SourcePolicy::new(&config.pipeline.file_roots, &config.pipeline.http_allow)
+            .map_err(PipelineError::Setting)?,
     };
     Ok(Pipelines::new(
         registry,

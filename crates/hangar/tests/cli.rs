@@ -3,11 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod processes;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use processes::Process;
 use serde_json::Value;
 
 /// `hangar` run in `dir` with no `HANGAR_*` setting inherited from the test's
@@ -163,15 +166,15 @@ fn an_unreachable_database_fails_after_bounded_retries_with_exit_1() {
 }
 
 /// Starts `hangar <args>` and returns it with the base URL from its "listening" log.
-fn start(dir: &Path, args: &[&str]) -> (Child, String) {
-    let mut child = hangar(dir)
-        .args(args)
-        .env("HANGAR_HTTP_LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
+fn start(dir: &Path, args: &[&str]) -> (Process, String) {
+    let mut child = Process::spawn(
+        hangar(dir)
+            .args(args)
+            .env("HANGAR_HTTP_LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let stdout = BufReader::new(child.take_stdout().unwrap());
     let mut lines = stdout.lines();
     let url = loop {
         let line = lines.next().expect("a log line").unwrap();
@@ -212,24 +215,21 @@ fn status_of(url: &str, path: &str) -> Option<u16> {
     response.split_whitespace().nth(1)?.parse().ok()
 }
 
-#[allow(unsafe_code)]
-fn sigterm(child: &Child) {
-    // SAFETY: kill(2) on a child we spawned and have not reaped.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(rc, 0);
+fn sigterm(child: &Process) {
+    child.signal(libc::SIGTERM);
 }
 
 #[test]
 fn up_migrates_serves_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, url) = start(dir.path(), &["up"]);
+    let (child, url) = start(dir.path(), &["up"]);
     wait_ready(&url);
     assert!(
         dir.path().join("data/hangar.db").exists(),
         "the default SQLite file"
     );
     sigterm(&child);
-    let status = child.wait().unwrap();
+    let status = child.wait();
     assert_eq!(status.code(), Some(0));
 
     let (code, out, _) = run(hangar(dir.path()).args(["migrate", "status"]));
@@ -256,11 +256,11 @@ fn serve_refuses_a_database_with_pending_migrations() {
 
     let (code, out, _) = run(hangar(dir.path()).arg("migrate"));
     assert_eq!(code, 0);
-    assert!(out.contains("applied 10 migration(s)"), "{out}");
-    let (mut child, url) = start(dir.path(), &["serve"]);
+    assert!(out.contains("applied 11 migration(s)"), "{out}");
+    let (child, url) = start(dir.path(), &["serve"]);
     wait_ready(&url);
     sigterm(&child);
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.wait().code(), Some(0));
 }
 
 #[test]
@@ -302,7 +302,7 @@ fn a_worker_process_serves_probes_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = run(hangar(dir.path()).arg("migrate"));
     assert_eq!(code, 0, "{err}");
-    let (mut child, url) = start(dir.path(), &["worker", "--queues", "default,mail=2"]);
+    let (child, url) = start(dir.path(), &["worker", "--queues", "default,mail=2"]);
     wait_ready(&url);
     assert_eq!(status_of(&url, "/metrics"), Some(200));
     assert_eq!(
@@ -311,7 +311,7 @@ fn a_worker_process_serves_probes_and_stops_on_sigterm() {
         "the worker serves no app routes"
     );
     sigterm(&child);
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.wait().code(), Some(0));
 }
 
 #[test]
@@ -495,10 +495,10 @@ fn config_show_names_a_generated_secret_and_prints_durations_as_written() {
         "{source}"
     );
 
-    let (mut child, url) = start(dir.path(), &["up"]);
+    let (child, url) = start(dir.path(), &["up"]);
     wait_ready(&url);
     sigterm(&child);
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.wait().code(), Some(0));
     let secret = std::fs::read_to_string(dir.path().join("data/jwt-secret")).unwrap();
     let (value, source) = shown_jwt_secret(dir.path());
     assert_eq!(value, "***");
@@ -575,8 +575,8 @@ fn fetch_datasets_takes_one_dataset_and_refuses_unknown_ones() {
 struct Log(std::sync::mpsc::Receiver<Value>);
 
 impl Log {
-    fn of(child: &mut Child) -> Self {
-        let stdout = BufReader::new(child.stdout.take().unwrap());
+    fn of(child: &mut Process) -> Self {
+        let stdout = BufReader::new(child.take_stdout().unwrap());
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in stdout.lines().map_while(Result::ok) {
@@ -616,15 +616,15 @@ fn message(entries: &[Value], prefix: &str) -> Option<Value> {
         .cloned()
 }
 
-fn up(dir: &Path, args: &[&str]) -> (Child, Log) {
-    let mut child = hangar(dir)
-        .args(args)
-        .arg("up")
-        .env("HANGAR_HTTP_LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+fn up(dir: &Path, args: &[&str]) -> (Process, Log) {
+    let mut child = Process::spawn(
+        hangar(dir)
+            .args(args)
+            .arg("up")
+            .env("HANGAR_HTTP_LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     let log = Log::of(&mut child);
     (child, log)
 }
@@ -633,7 +633,7 @@ fn up(dir: &Path, args: &[&str]) -> (Child, Log) {
 fn up_on_a_new_installation_logs_the_site_and_the_steps_that_apply() {
     let bin = env!("CARGO_BIN_EXE_hangar");
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, log) = up(dir.path(), &[]);
+    let (child, log) = up(dir.path(), &[]);
     let lines = log.until("next step 2 of 2");
     let listening = message(&lines, "listening").unwrap();
     let port = listening["url"]
@@ -674,7 +674,7 @@ fn up_on_a_new_installation_logs_the_site_and_the_steps_that_apply() {
     );
     assert_eq!(step2["command"], format!("{bin} user create --admin EMAIL"));
     sigterm(&child);
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.wait().code(), Some(0));
 
     // The admin step, taken as written.
     let mut create = hangar(dir.path())
@@ -706,7 +706,7 @@ fn up_on_a_new_installation_logs_the_site_and_the_steps_that_apply() {
     )
     .unwrap();
     std::fs::write(dir.path().join("custom.toml"), "[log]\nlevel = \"info\"\n").unwrap();
-    let (mut child, log) = up(dir.path(), &["--config", "custom.toml"]);
+    let (child, log) = up(dir.path(), &["--config", "custom.toml"]);
     let lines = log.until("next step 1 of 1");
     let step = message(&lines, "next step 1 of 1").unwrap();
     let command = format!("{bin} -c custom.toml pipeline run movies_etl --wait");
@@ -717,5 +717,5 @@ fn up_on_a_new_installation_logs_the_site_and_the_steps_that_apply() {
     let (code, _, err) = run(hangar(dir.path()).args(&args));
     assert_eq!(code, 0, "{command}: {err}");
     sigterm(&child);
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.wait().code(), Some(0));
 }

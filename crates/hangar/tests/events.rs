@@ -131,7 +131,7 @@ async fn a_client_resumes_after_the_last_event_it_saw(backend: Backend) {
     let finished = |sse: &Sse| {
         sse.event == "run.state"
             && data(sse)["run"] == run.as_str()
-            && data(sse)["state"] == "success"
+            && data(sse)["state"] == "succeeded"
     };
     let first = live.until(finished).await;
     let ids: Vec<i64> = first.iter().map(|e| e.id.unwrap()).collect();
@@ -153,7 +153,7 @@ async fn a_client_resumes_after_the_last_event_it_saw(backend: Backend) {
         .collect();
     for task in ["extract", "clean", "load", "stats"] {
         assert!(
-            tasks.contains(&(task.to_owned(), "success".to_owned())),
+            tasks.contains(&(task.to_owned(), "succeeded".to_owned())),
             "{task}: {tasks:?}"
         );
     }

@@ -154,8 +154,24 @@ fn promtool_check(text: &str) {
     );
 }
 
+/// Requests to `/api/v1/held/{name}` answer only when the test releases them
+/// (`quick`) or never (any other name); the test learns when each arrives.
+struct Held {
+    arrived: tokio::sync::Semaphore,
+    release: tokio::sync::Notify,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Self {
+            arrived: tokio::sync::Semaphore::new(0),
+            release: tokio::sync::Notify::new(),
+        }
+    }
+}
+
 /// An app whose routes misbehave on purpose.
-struct Misbehaving;
+struct Misbehaving(Arc<Held>);
 
 impl App for Misbehaving {
     fn name(&self) -> &'static str {
@@ -163,6 +179,7 @@ impl App for Misbehaving {
     }
 
     fn routes(&self, _ctx: &AppContext) -> OpenApiRouter {
+        let held = Arc::clone(&self.0);
         OpenApiRouter::from(
             Router::new()
                 .route(
@@ -182,13 +199,31 @@ impl App for Misbehaving {
                             "done"
                         },
                     ),
+                )
+                .route(
+                    "/api/v1/held/{name}",
+                    get(
+                        move |axum::extract::Path(name): axum::extract::Path<String>| async move {
+                            held.arrived.add_permits(1);
+                            if name == "quick" {
+                                held.release.notified().await;
+                            } else {
+                                std::future::pending::<()>().await;
+                            }
+                            "done"
+                        },
+                    ),
                 ),
         )
     }
 }
 
+fn misbehaving_with(held: &Arc<Held>) -> Apps {
+    Apps::new(vec![Arc::new(Misbehaving(Arc::clone(held))) as Arc<dyn App>]).unwrap()
+}
+
 fn misbehaving() -> Apps {
-    Apps::new(vec![Arc::new(Misbehaving) as Arc<dyn App>]).unwrap()
+    misbehaving_with(&Arc::default())
 }
 
 async fn a_panicking_handler_answers_500_and_the_server_lives_on(backend: Backend) {
@@ -214,7 +249,7 @@ async fn a_slow_handler_is_cut_at_the_request_timeout(backend: Backend) {
     else {
         return;
     };
-    assert_eq!(app.get("/api/v1/slow/10").await.status(), 200);
+    assert_eq!(app.get("/api/v1/slow/0").await.status(), 200);
     let response = app.get("/api/v1/slow/5000").await;
     assert_eq!(response.status(), 408);
     let body: Value = response.json().await.unwrap();
@@ -222,7 +257,8 @@ async fn a_slow_handler_is_cut_at_the_request_timeout(backend: Backend) {
 }
 
 async fn shutdown_drains_in_flight_requests_up_to_the_deadline(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, misbehaving(), |c| {
+    let held = Arc::new(Held::default());
+    let Some(app) = TestApp::spawn_with(backend, misbehaving_with(&held), |c| {
         c.http.shutdown_timeout = "1s".parse().unwrap();
     })
     .await
@@ -230,25 +266,32 @@ async fn shutdown_drains_in_flight_requests_up_to_the_deadline(backend: Backend)
         return;
     };
     let client = app.client().clone();
-    let quick = tokio::spawn(client.get(app.url("/api/v1/slow/400")).send());
-    let stuck = tokio::spawn(client.get(app.url("/api/v1/slow/20000")).send());
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let started = Instant::now();
+    let quick = tokio::spawn(client.get(app.url("/api/v1/held/quick")).send());
+    let stuck = tokio::spawn(client.get(app.url("/api/v1/held/stuck")).send());
+    held.arrived.acquire_many(2).await.unwrap().forget();
+    let shutdown = app.shutdown().clone();
     let url = app.url("/healthz");
-    app.stop().await.expect("a clean stop");
-    let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(900),
-        "waited for the deadline: {waited:?}"
-    );
-    assert!(
-        waited < Duration::from_secs(5),
-        "but not for the stuck request: {waited:?}"
-    );
+    let started = Instant::now();
+    let stopping = tokio::spawn(app.stop());
+    shutdown.wait().await;
+    // Released once the server is draining: it still answers.
+    held.release.notify_one();
     assert_eq!(
         quick.await.unwrap().unwrap().status(),
         200,
         "in-flight request finished"
+    );
+    // The stuck request never answers: the stop returns because the deadline
+    // cut it, not before.
+    tokio::time::timeout(Duration::from_secs(60), stopping)
+        .await
+        .expect("the stop ends at the drain deadline")
+        .unwrap()
+        .expect("a clean stop");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for the deadline: {:?}",
+        started.elapsed()
     );
     assert!(
         stuck.await.unwrap().is_err(),

@@ -173,7 +173,30 @@ request_timeout = "300ms"
 attempts = 3
 "#;
 
+const READ: &str = r#"
+name = "read"
+[params.path]
+type = "string"
+[[tasks]]
+id = "get"
+operator = "extract"
+source = "${params.path}"
+retries = 2
+retry_delay = "10s"
+"#;
+
 async fn spawn(backend: Backend) -> Option<TestApp> {
+    spawn_reading(backend, &datasets(), "http://127.0.0.1:").await
+}
+
+/// The fixtures' and the fetched datasets' directories.
+fn datasets() -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    format!("{root}/../../fixtures/datasets, {root}/../../data/datasets")
+}
+
+/// The test app with extract reading under `file_roots` and from `http_allow`.
+async fn spawn_reading(backend: Backend, file_roots: &str, http_allow: &str) -> Option<TestApp> {
     let definitions = vec![
         DIAMOND,
         PROPAGATION,
@@ -183,11 +206,14 @@ async fn spawn(backend: Backend) -> Option<TestApp> {
         SINGLE,
         TYPED,
         FETCH,
+        READ,
     ];
     TestApp::spawn_with(backend, pipeline_support::apps(definitions), |c| {
         c.api.admin_token = "test-admin-token-of-at-least-32-characters".to_owned();
         c.queue.poll_interval = "50ms".parse().unwrap();
         c.pipeline.max_input_bytes = 2_000_000;
+        c.pipeline.file_roots = file_roots.to_owned();
+        c.pipeline.http_allow = http_allow.to_owned();
     })
     .await
 }
@@ -227,6 +253,10 @@ async fn http_source() -> String {
         .route(
             "/missing.json",
             get(|| async { axum::http::StatusCode::NOT_FOUND }),
+        )
+        .route(
+            "/elsewhere.json",
+            get(|| async { axum::response::Redirect::temporary("http://127.0.0.1:1/metrics") }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -242,12 +272,12 @@ async fn extract_over_http_retries_and_enforces_limits(backend: Backend) {
     let fetch = |path: &str| Some(json!({ "url": format!("{base}{path}") }));
 
     let movies = run(&app, "fetch", fetch("/movies.json")).await;
-    assert_eq!(movies.state, "success");
+    assert_eq!(movies.state, "succeeded");
     let output = movies.tasks.as_ref().unwrap()[0].output.clone().unwrap();
     assert_eq!(output.as_array().unwrap().len(), 300);
 
     let flaky = run(&app, "fetch", fetch("/flaky.ndjson")).await;
-    assert_eq!(flaky.state, "success", "{flaky:#?}");
+    assert_eq!(flaky.state, "succeeded", "{flaky:#?}");
     assert_eq!(
         flaky.tasks.as_ref().unwrap()[0].output,
         Some(json!([{"a": 1}, {"a": 2}]))
@@ -283,12 +313,136 @@ async fn run(app: &TestApp, name: &str, params: Option<Value>) -> hangar_pipelin
     finished(&app.pipelines, run.id).await
 }
 
+/// The error of a run's only task, which must have failed on its first try.
+fn refusal(run: &hangar_pipeline::RunView) -> String {
+    assert_eq!(run.state, "failed", "{run:#?}");
+    let task = &run.tasks.as_ref().unwrap()[0];
+    assert_eq!(task.try_number, 1, "a refusal is not retried: {task:#?}");
+    task.error.clone().unwrap()
+}
+
+async fn extract_reads_only_under_its_roots(backend: Backend) {
+    // The layout of an installation: the data directory holds the secret and
+    // the database, its datasets directory the files to load.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let datasets = data.join("datasets");
+    std::fs::create_dir_all(&datasets).unwrap();
+    std::fs::write(data.join("jwt-secret"), "[\"not for the movies table\"]").unwrap();
+    std::fs::copy(fixture("movies.json"), datasets.join("movies.json")).unwrap();
+    std::os::unix::fs::symlink(data.join("jwt-secret"), datasets.join("escape.json")).unwrap();
+    std::os::unix::fs::symlink(&data, datasets.join("up")).unwrap();
+    let Some(app) = spawn_reading(backend, &datasets.display().to_string(), "").await else {
+        return;
+    };
+    let read = |path: String| {
+        let app = &app;
+        async move { run(app, "read", Some(json!({ "path": path }))).await }
+    };
+
+    let allowed = read(datasets.join("movies.json").display().to_string()).await;
+    assert_eq!(allowed.state, "succeeded", "{allowed:#?}");
+    let records = allowed.tasks.as_ref().unwrap()[0].output.clone().unwrap();
+    assert_eq!(records.as_array().unwrap().len(), 300);
+
+    let d = datasets.display();
+    for path in [
+        "/etc/passwd".to_owned(),
+        "/proc/self/environ".to_owned(),
+        data.join("jwt-secret").display().to_string(),
+        format!("{d}/../jwt-secret"),
+        format!("{d}/escape.json"),
+        format!("{d}/up/jwt-secret"),
+    ] {
+        let refused = read(path.clone()).await;
+        let error = refusal(&refused);
+        assert!(
+            error.starts_with("parameter `path` refused: ")
+                && error.contains("is outside the directories an extract may read")
+                && error.contains(&d.to_string())
+                && error.contains("pipeline.file_roots"),
+            "{path}: {error}"
+        );
+        let logs = app.pipelines.logs(refused.id, None).await.unwrap();
+        assert!(
+            logs.iter().all(|l| !l.message.starts_with("read ")),
+            "{path} was read: {logs:#?}"
+        );
+    }
+}
+
+async fn extract_fetches_only_allowed_public_or_listed_urls(backend: Backend) {
+    let base = http_source().await;
+    // Any public http server, and the test server's movies by name.
+    let allow = format!("http://, {base}/movies.json, {base}/elsewhere.json");
+    let Some(app) = spawn_reading(backend, "", &allow).await else {
+        return;
+    };
+    let fetch = |url: String| {
+        let app = &app;
+        async move { run(app, "fetch", Some(json!({ "url": url }))).await }
+    };
+
+    let allowed = fetch(format!("{base}/movies.json")).await;
+    assert_eq!(allowed.state, "succeeded", "{allowed:#?}");
+
+    let metrics = app.url("/metrics");
+    let port = metrics
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    for (url, expected) in [
+        (metrics.clone(), "is 127.0.0.1, a loopback address"),
+        (
+            format!("http://localhost:{port}/metrics"),
+            "a loopback address",
+        ),
+        (
+            format!("http://[::1]:{port}/metrics"),
+            "is ::1, a loopback address",
+        ),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "a link-local address",
+        ),
+        (format!("{base}/elsewhere.json"), "redirected: "),
+        (
+            format!("https://127.0.0.1:{port}/metrics"),
+            "does not start with an allowed prefix",
+        ),
+    ] {
+        let error = refusal(&fetch(url.clone()).await);
+        assert!(
+            error.starts_with("parameter `url` refused: ")
+                && error.contains(expected)
+                && error.contains("pipeline.http_allow"),
+            "{url}: {error}"
+        );
+    }
+
+    let Some(closed) = spawn_reading(backend, "", "").await else {
+        return;
+    };
+    let run = run(
+        &closed,
+        "fetch",
+        Some(json!({ "url": format!("{base}/movies.json") })),
+    )
+    .await;
+    assert!(
+        refusal(&run).contains("pipeline.http_allow is empty, so no URL is fetched"),
+        "{run:#?}"
+    );
+}
+
 async fn a_diamond_passes_outputs_downstream(backend: Backend) {
     let Some(app) = spawn(backend).await else {
         return;
     };
     let run = run(&app, "diamond", None).await;
-    assert_eq!(run.state, "success", "{run:#?}");
+    assert_eq!(run.state, "succeeded", "{run:#?}");
     let d = run
         .tasks
         .as_ref()
@@ -313,12 +467,15 @@ async fn a_failure_propagates_to_downstream_tasks_only(backend: Backend) {
     };
     let run = run(&app, "propagation", None).await;
     assert_eq!(run.state, "failed");
-    assert_eq!(run.error.as_deref(), Some("failed tasks: a, b, c"));
+    assert_eq!(
+        run.error.as_deref(),
+        Some("failed tasks: a; upstream failed: b, c")
+    );
     assert_eq!(
         states(&run),
         vec![
             ("a".into(), "failed".into()),
-            ("independent".into(), "success".into()),
+            ("independent".into(), "succeeded".into()),
             ("b".into(), "upstream_failed".into()),
             ("c".into(), "upstream_failed".into()),
         ]
@@ -338,16 +495,16 @@ async fn each_trigger_rule_decides_as_documented(backend: Backend) {
     };
     let run = run(&app, "rules", None).await;
     for (task, expected) in [
-        ("ok", "success"),
+        ("ok", "succeeded"),
         ("bad", "failed"),
         ("all_success", "upstream_failed"),
-        ("all_done", "success"),
-        ("one_success", "success"),
-        ("one_failed", "success"),
+        ("all_done", "succeeded"),
+        ("one_success", "succeeded"),
+        ("one_failed", "succeeded"),
         ("none_failed", "upstream_failed"),
         ("only_on_failure", "skipped"),
         ("after_skip", "skipped"),
-        ("none_failed_after_skip", "success"),
+        ("none_failed_after_skip", "succeeded"),
     ] {
         assert_eq!(state(&run, task), expected, "{task}: {:#?}", states(&run));
     }
@@ -367,7 +524,7 @@ async fn failed_tries_are_retried_and_slow_ones_time_out(backend: Backend) {
         .unwrap();
     assert_eq!(
         (flaky.state.as_str(), flaky.try_number, flaky.max_tries),
-        ("success", 3, 3)
+        ("succeeded", 3, 3)
     );
     let tries: Vec<i32> = app
         .pipelines
@@ -455,7 +612,7 @@ async fn runs_beyond_max_active_runs_wait_their_turn(backend: Backend) {
     let second = finished(&app.pipelines, second.id).await;
     assert_eq!(
         (first.state.as_str(), second.state.as_str()),
-        ("success", "success")
+        ("succeeded", "succeeded")
     );
     assert!(
         second.started_at.unwrap() >= first.finished_at.unwrap(),
@@ -599,7 +756,7 @@ async fn triggers_are_validated_before_anything_is_created(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(shown["state"], "success");
+    assert_eq!(shown["state"], "succeeded");
     let listed: Value = app
         .client()
         .get(app.url("/api/v1/pipelines/typed/runs"))
@@ -634,7 +791,7 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
 async fn movies_etl(app: &TestApp, source: &str) -> (Value, Value) {
     let params = json!({ "source": source });
     let first = run(app, "movies_etl", Some(params.clone())).await;
-    assert_eq!(first.state, "success", "{first:#?}");
+    assert_eq!(first.state, "succeeded", "{first:#?}");
     let counts = first
         .tasks
         .as_ref()
@@ -646,8 +803,38 @@ async fn movies_etl(app: &TestApp, source: &str) -> (Value, Value) {
         .as_ref()
         .unwrap()["counts"]
         .clone();
+    let ids_after_first = count(app, "SELECT MAX(id) FROM movies").await;
     let second = run(app, "movies_etl", Some(params)).await;
-    assert_eq!(second.state, "success");
+    assert_eq!(second.state, "succeeded");
+    assert_eq!(
+        count(app, "SELECT MAX(id) FROM movies").await,
+        ids_after_first
+    );
+    // The next film gets the next id: the second run drew none (an upsert of
+    // every row drew one per row, inserted or not, on both databases).
+    let added = app
+        .client()
+        .post(app.url("/api/v1/movies"))
+        .bearer_auth("test-admin-token")
+        .json(&json!({"title": "A film added after two loads", "release_date": "2001-02-03"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let added: Value = added.json().await.unwrap();
+    assert_eq!(
+        added["id"].as_i64().unwrap(),
+        ids_after_first + 1,
+        "ids drawn by a load that changed nothing"
+    );
+    let removed = app
+        .client()
+        .delete(app.url(&format!("/api/v1/movies/{}", added["id"])))
+        .bearer_auth("test-admin-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
     let load = second
         .tasks
         .as_ref()
@@ -716,6 +903,8 @@ async fn the_movies_etl_loads_the_full_dataset(backend: Backend) {
 
 on_each_backend!(
     extract_over_http_retries_and_enforces_limits,
+    extract_reads_only_under_its_roots,
+    extract_fetches_only_allowed_public_or_listed_urls,
     a_diamond_passes_outputs_downstream,
     a_failure_propagates_to_downstream_tasks_only,
     each_trigger_rule_decides_as_documented,

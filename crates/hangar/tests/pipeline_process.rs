@@ -9,23 +9,25 @@ mod pipeline_support;
 mod processes;
 
 use std::path::Path;
-use std::process::Child;
 use std::time::Duration;
 
 use hangar::runtime::Connections;
 use hangar_core::{Config, Shutdown};
 use hangar_pipeline::{Pipelines, TriggeredBy};
 use hangar_testkit::{Backend, TestDatabase, on_each_backend};
-use processes::{kill, wait_until};
+use processes::{Process, kill, wait_until};
+use serde_json::json;
 
 const ROLES_VAR: &str = "HANGAR_TEST_PIPELINE_ROLES";
 
 const CRASHY: &str = r#"
 name = "crashy"
+[params.gate]
+type = "string"
 [[tasks]]
 id = "nap"
-operator = "test.sleep"
-ms = 1500
+operator = "test.gate"
+path = "${params.gate}"
 [[tasks]]
 id = "after"
 operator = "test.emit"
@@ -63,7 +65,7 @@ fn pipeline_process() {
     });
 }
 
-fn spawn(database: &TestDatabase, roles: &str, log: &Path) -> Child {
+fn spawn(database: &TestDatabase, roles: &str, log: &Path) -> Process {
     let env = [
         (ROLES_VAR, roles.to_owned()),
         ("HANGAR_DATABASE_URL", database.url().expose().to_owned()),
@@ -100,10 +102,12 @@ async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
         return;
     };
     let logs = tempfile::tempdir().unwrap();
+    let gate = logs.path().join("gate");
     let (pipelines, connections) = engine(&database).await;
     let victim = spawn(&database, "worker", &logs.path().join("victim.log"));
+    let params = json!({ "gate": gate.display().to_string() });
     let run = pipelines
-        .trigger("crashy", None, TriggeredBy::Cli)
+        .trigger("crashy", Some(&params), TriggeredBy::Cli)
         .await
         .unwrap()
         .unwrap();
@@ -111,10 +115,13 @@ async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
         pipeline_support::state(&pipelines.run(run.id).await.unwrap(), "nap") == "running"
     })
     .await;
+    // The task waits for the gate, so the kill lands mid-task however slow the
+    // machine; the gate opens for the worker that takes over.
     kill(victim);
+    std::fs::write(&gate, b"open").unwrap();
     let rescuer = spawn(&database, "worker", &logs.path().join("rescuer.log"));
     let done = pipeline_support::finished(&pipelines, run.id).await;
-    assert_eq!(done.state, "success", "{done:#?}");
+    assert_eq!(done.state, "succeeded", "{done:#?}");
     let nap = done
         .tasks
         .as_ref()
@@ -126,6 +133,11 @@ async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
         nap.try_number, 1,
         "the same try ran again; a crash is not a task failure"
     );
+    assert_eq!(
+        nap.interruptions.len(),
+        1,
+        "the run shows the try was interrupted: {nap:#?}"
+    );
     let job = connections
         .queue
         .get(nap.job_id.unwrap().into())
@@ -136,8 +148,37 @@ async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
         "lost",
         "the queue recovered the job from the dead worker"
     );
+    let lines = pipelines.logs(run.id, Some("nap")).await.unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.message == "try 1 interrupted (worker lost), retried"),
+        "{lines:#?}"
+    );
+    let shown = hangar_show(&database, &run.id.to_string());
+    assert!(
+        shown.contains("try 1 interrupted (worker lost), retried"),
+        "{shown}"
+    );
     kill(rescuer);
     connections.close().await;
+}
+
+/// What `hangar pipeline show RUN` prints for the run in `database`.
+fn hangar_show(database: &TestDatabase, run: &str) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hangar"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HANGAR_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .args(["pipeline", "show", run])
+        .env("HANGAR_DATABASE_URL", database.url().expose())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
 }
 
 on_each_backend!(a_worker_killed_mid_task_does_not_strand_the_run);
@@ -204,13 +245,19 @@ async fn two_schedulers_fire_each_cron_time_once_and_fail_over() {
         async || runs().await.len() >= before + 2,
     )
     .await;
+    // A run is committed before its scheduler logs it: wait for the lines.
+    wait_until(
+        "the new leader's log lines for its runs",
+        Duration::from_secs(30),
+        async || fired(&second_log) >= 2,
+    )
+    .await;
     let all = runs().await;
     let mut times: Vec<_> = all.iter().map(|r| r.logical_date.unwrap()).collect();
     times.sort();
     times.dedup();
     assert_eq!(times.len(), all.len(), "one run per cron time");
     assert!(all.iter().all(|r| r.triggered_by == "schedule"));
-    assert!(fired(&second_log) >= 2);
     kill(second);
     connections.close().await;
 }

@@ -11,9 +11,18 @@ use axum::Router;
 use axum::routing::get;
 use hangar_app::{App, AppContext, Apps};
 use hangar_testkit::{Backend, TestApp};
+use tokio::sync::Notify;
 use utoipa_axum::router::OpenApiRouter;
 
-struct Slow;
+/// A route that answers only when the test releases it, telling the test when
+/// the request has arrived.
+#[derive(Default)]
+struct Held {
+    arrived: Notify,
+    release: Notify,
+}
+
+struct Slow(Arc<Held>);
 
 impl App for Slow {
     fn name(&self) -> &'static str {
@@ -21,10 +30,12 @@ impl App for Slow {
     }
 
     fn routes(&self, _ctx: &AppContext) -> OpenApiRouter {
+        let held = Arc::clone(&self.0);
         OpenApiRouter::from(Router::new().route(
             "/api/v1/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_millis(800)).await;
+            get(move || async move {
+                held.arrived.notify_one();
+                held.release.notified().await;
                 "finished"
             }),
         ))
@@ -40,20 +51,21 @@ fn sigterm_self() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_in_flight_request_finish_then_stops() {
-    let apps = Apps::new(vec![Arc::new(Slow) as Arc<dyn App>]).unwrap();
+    let held = Arc::new(Held::default());
+    let apps = Apps::new(vec![Arc::new(Slow(Arc::clone(&held))) as Arc<dyn App>]).unwrap();
     let app = TestApp::spawn_with(Backend::Sqlite, apps, |_| {})
         .await
         .unwrap();
     app.shutdown().trigger_on_signals().unwrap();
 
     let request = tokio::spawn(app.client().get(app.url("/api/v1/slow")).send());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    held.arrived.notified().await;
     sigterm_self();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(
-        app.shutdown().is_triggered(),
-        "SIGTERM fired the shutdown signal"
-    );
+    tokio::time::timeout(Duration::from_secs(30), app.shutdown().wait())
+        .await
+        .expect("SIGTERM fired the shutdown signal");
+    // The request is still in flight after the signal; now let it answer.
+    held.release.notify_one();
 
     let response = request
         .await

@@ -276,7 +276,7 @@ async fn pipelines_commands_show_the_runs(backend: Backend) {
     let rows = table_rows(&text);
     assert_eq!(rows.len(), 1, "{text}");
     assert!(
-        rows[0].contains("success") && rows[0].contains("cli"),
+        rows[0].contains("succeeded") && rows[0].contains("cli"),
         "{text}"
     );
     let (_, error, _) = term.run("pipelines runs nope").await;

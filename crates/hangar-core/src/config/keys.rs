@@ -298,6 +298,16 @@ pub const KEYS: &[KeySpec] = &[
         "largest file or HTTP body an extract reads",
     ),
     key(
+        "pipeline.file_roots",
+        ValueKind::Text,
+        "directories an extract may read files under (comma-separated)",
+    ),
+    key(
+        "pipeline.http_allow",
+        ValueKind::Text,
+        "URL prefixes an extract may fetch (comma-separated; empty: none)",
+    ),
+    key(
         "site.file",
         ValueKind::Text,
         "TOML file describing the site's owner and projects",

@@ -368,6 +368,11 @@ pub struct PipelineConfig {
     pub max_output_bytes: u64,
     /// Largest file or HTTP body an `extract` task may read, in bytes.
     pub max_input_bytes: u64,
+    /// Directories (comma-separated) an `extract` task may read files under,
+    /// symlinks resolved; relative ones are taken from the working directory.
+    pub file_roots: String,
+    /// URL prefixes (comma-separated) an `extract` task may fetch; empty: none.
+    pub http_allow: String,
 }
 
 impl Default for PipelineConfig {
@@ -377,6 +382,8 @@ impl Default for PipelineConfig {
             queue: "default".to_owned(),
             max_output_bytes: 32 * 1024 * 1024,
             max_input_bytes: 256 * 1024 * 1024,
+            file_roots: "data/datasets".to_owned(),
+            http_allow: String::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! | setting | meaning |
 //! |---|---|
-//! | `source` | a file path, or an `http://` / `https://` URL (required) |
+//! | `source` | a file path under `pipeline.file_roots`, or an `http://` / `https://` URL under a prefix of `pipeline.http_allow` (required; see [`crate::sources`]) |
 //! | `format` | `json` (any JSON document), `ndjson` (one JSON value per line → array) or `csv` (rows → objects, empty cells null); default from the extension, else `json` |
 //! | `request_timeout` | HTTP: longest one request may take (default `30s`); the task's own `timeout` bounds the whole try |
 //! | `attempts` | HTTP: tries on connection errors, timeouts and 5xx answers, with backoff (default 3) |
@@ -15,6 +15,7 @@ use hangar_core::config::HumanDuration;
 use serde_json::{Map, Value};
 
 use super::{Operator, TaskContext, TaskError, only_keys, optional_str};
+use crate::sources::Refused;
 
 const KEYS: [&str; 4] = ["source", "format", "request_timeout", "attempts"];
 
@@ -84,12 +85,20 @@ impl Operator for Extract {
 
     fn run<'a>(&'a self, task: TaskContext<'a>) -> BoxFuture<'a, Result<Value, TaskError>> {
         Box::pin(async move {
-            let (source, format, timeout, attempts) = settings(task.config).map_err(TaskError)?;
+            let (source, format, timeout, attempts) =
+                settings(task.config).map_err(TaskError::new)?;
             let limit = task.limits.max_input_bytes;
             let bytes = if is_url(&source) {
+                task.sources
+                    .url(&source)
+                    .map_err(|why| refused(&task, &source, why))?;
                 fetch(&task, &source, timeout, attempts, limit).await?
             } else {
-                let size = tokio::fs::metadata(&source)
+                let path = task
+                    .sources
+                    .file(&source)
+                    .map_err(|why| refused(&task, &source, why))?;
+                let size = tokio::fs::metadata(&path)
                     .await
                     .map_err(|e| TaskError::new(format!("cannot read {source}: {e}")))?
                     .len();
@@ -98,7 +107,7 @@ impl Operator for Extract {
                         "{source} is {size} bytes, over the limit of {limit} (pipeline.max_input_bytes)"
                     )));
                 }
-                tokio::fs::read(&source)
+                tokio::fs::read(&path)
                     .await
                     .map_err(|e| TaskError::new(format!("cannot read {source}: {e}")))?
             };
@@ -114,6 +123,20 @@ impl Operator for Extract {
     }
 }
 
+/// A source the policy refuses, naming the run parameter it came from (or the
+/// setting): another try would be refused too.
+fn refused(task: &TaskContext<'_>, source: &str, why: String) -> TaskError {
+    let from = task
+        .params
+        .iter()
+        .find(|(_, value)| value.as_str() == Some(source))
+        .map_or_else(
+            || "setting `source`".to_owned(),
+            |(name, _)| format!("parameter `{name}`"),
+        );
+    TaskError::permanent(format!("{from} refused: {why}"))
+}
+
 async fn fetch(
     task: &TaskContext<'_>,
     url: &str,
@@ -126,7 +149,8 @@ async fn fetch(
         let attempt = backoff.attempts() + 1;
         match fetch_once(task.http, url, timeout, limit).await {
             Ok(bytes) => return Ok(bytes),
-            Err((error, transient)) if transient && attempt < attempts => {
+            Err(Failure::Refused(why)) => return Err(refused(task, url, why)),
+            Err(Failure::Transient(error)) if attempt < attempts => {
                 let delay = backoff.next_delay();
                 task.log.warn(format!(
                     "GET {url} (attempt {attempt} of {attempts}): {error}; retrying in {}ms",
@@ -137,46 +161,73 @@ async fn fetch(
                     () = task.cancel.cancelled() => return Err(TaskError::new("cancelled")),
                 }
             }
-            Err((error, _)) => return Err(TaskError::new(format!("GET {url}: {error}"))),
+            Err(Failure::Transient(error) | Failure::Final(error)) => {
+                return Err(TaskError::new(format!("GET {url}: {error}")));
+            }
         }
     }
 }
 
-/// One request; the flag says whether trying again may help.
+/// Why a request failed.
+enum Failure {
+    /// Trying again may help (connection errors, timeouts, 5xx, 429).
+    Transient(String),
+    /// It will not (4xx, a body over the limit).
+    Final(String),
+    /// The source policy refused an address or a redirect.
+    Refused(String),
+}
+
+impl Failure {
+    fn of(error: &reqwest::Error) -> Self {
+        match Refused::find(error) {
+            Some(refused) => Self::Refused(refused.0.clone()),
+            None => Self::Transient(describe(error)),
+        }
+    }
+}
+
+/// A request error with its causes (reqwest's own text leaves them out).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
+/// One request.
 async fn fetch_once(
     http: &reqwest::Client,
     url: &str,
     timeout: Duration,
     limit: u64,
-) -> Result<Vec<u8>, (String, bool)> {
+) -> Result<Vec<u8>, Failure> {
     let request = async {
-        let mut response = http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| (e.to_string(), true))?;
+        let mut response = http.get(url).send().await.map_err(|e| Failure::of(&e))?;
         let status = response.status();
         if !status.is_success() {
-            return Err((
-                format!("answered {status}"),
-                status.is_server_error() || status.as_u16() == 429,
-            ));
+            let error = format!("answered {status}");
+            return Err(if status.is_server_error() || status.as_u16() == 429 {
+                Failure::Transient(error)
+            } else {
+                Failure::Final(error)
+            });
         }
         if let Some(length) = response.content_length().filter(|n| *n > limit) {
-            return Err((
-                format!(
-                    "body of {length} bytes is over the limit of {limit} (pipeline.max_input_bytes)"
-                ),
-                false,
-            ));
+            return Err(Failure::Final(format!(
+                "body of {length} bytes is over the limit of {limit} (pipeline.max_input_bytes)"
+            )));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| (e.to_string(), true))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| Failure::of(&e))? {
             if body.len() as u64 + chunk.len() as u64 > limit {
-                return Err((
-                    format!("body is over the limit of {limit} bytes (pipeline.max_input_bytes)"),
-                    false,
-                ));
+                return Err(Failure::Final(format!(
+                    "body is over the limit of {limit} bytes (pipeline.max_input_bytes)"
+                )));
             }
             body.extend_from_slice(&chunk);
         }
@@ -185,10 +236,10 @@ async fn fetch_once(
     tokio::time::timeout(timeout, request)
         .await
         .unwrap_or_else(|_| {
-            Err((
-                format!("no complete answer within {}ms", timeout.as_millis()),
-                true,
-            ))
+            Err(Failure::Transient(format!(
+                "no complete answer within {}ms",
+                timeout.as_millis()
+            )))
         })
 }
 

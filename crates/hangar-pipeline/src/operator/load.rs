@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
-use hangar_store::placeholders::{anonymous, for_dialect};
+use hangar_store::placeholders::for_dialect;
 use hangar_store::{Dialect, Pool, Store};
 use serde_json::{Map, Value, json};
 
@@ -232,7 +232,15 @@ macro_rules! bind_cells {
     }};
 }
 
-async fn column_kinds(store: &Store, table: &str) -> Result<HashMap<String, Kind>, TaskError> {
+/// A column of the table loaded into.
+#[derive(Debug, Clone)]
+struct Column {
+    kind: Kind,
+    /// Its type as the database declares it.
+    declared: String,
+}
+
+async fn column_kinds(store: &Store, table: &str) -> Result<HashMap<String, Column>, TaskError> {
     let dialect = store.dialect();
     let rows: Vec<(String, String)> = match store.pool() {
         Pool::Postgres(pool) => {
@@ -256,7 +264,10 @@ async fn column_kinds(store: &Store, table: &str) -> Result<HashMap<String, Kind
     }
     Ok(rows
         .into_iter()
-        .map(|(name, declared)| (name, Kind::of(dialect, &declared)))
+        .map(|(name, declared)| {
+            let kind = Kind::of(dialect, &declared);
+            (name, Column { kind, declared })
+        })
         .collect())
 }
 
@@ -267,7 +278,7 @@ impl Operator for Load {
 
     fn run<'a>(&'a self, task: TaskContext<'a>) -> BoxFuture<'a, Result<Value, TaskError>> {
         Box::pin(async move {
-            let s = settings(task.config).map_err(TaskError)?;
+            let s = settings(task.config).map_err(TaskError::new)?;
             let input = task.input("input")?;
             let rows = match &s.field {
                 Some(field) => input
@@ -318,13 +329,13 @@ impl Operator for Load {
                 for column in &columns {
                     let value = row.get(column).unwrap_or(&Value::Null);
                     cells.push(
-                        Cell::convert(kinds[column], value).map_err(|e| {
+                        Cell::convert(kinds[column].kind, value).map_err(|e| {
                             TaskError::new(format!("row {i}, column `{column}`: {e}"))
                         })?,
                     );
                 }
                 for stamp in [&s.created_at, &s.updated_at].into_iter().flatten() {
-                    cells.push(stamp_cell(kinds[stamp], now));
+                    cells.push(stamp_cell(kinds[stamp].kind, now));
                 }
                 converted.push(cells);
             }
@@ -333,11 +344,10 @@ impl Operator for Load {
                 .iter()
                 .map(|k| columns.iter().position(|c| c == k).expect("checked"))
                 .collect();
-            let (inserted, affected) =
-                upsert(task.store, &s, &columns, &key_positions, &converted).await?;
+            let (inserted, updated) =
+                upsert(task.store, &s, &columns, &kinds, &key_positions, &converted).await?;
             let total = converted.len() as u64;
-            let updated = affected.saturating_sub(inserted);
-            let unchanged = total - inserted - updated;
+            let unchanged = total.saturating_sub(inserted + updated);
             task.log.info(format!(
                 "{}: {total} rows; {inserted} inserted, {updated} updated, {unchanged} unchanged",
                 s.table
@@ -357,56 +367,27 @@ fn stamp_cell(kind: Kind, now: DateTime<Utc>) -> Cell {
     }
 }
 
-/// Runs the upsert in one transaction; returns (rows inserted, rows inserted or
-/// updated).
+/// Runs the upsert in one transaction; returns (rows inserted, rows updated).
+///
+/// Rows that exist are updated in place (only if a value changed), and only the
+/// missing ones are inserted: an `INSERT … ON CONFLICT DO UPDATE` of every row
+/// would draw an id (SQLite's AUTOINCREMENT, a PostgreSQL sequence) for each row,
+/// changed or not, so every load of the same data would burn as many ids.
 async fn upsert(
     store: &Store,
     s: &Settings,
     columns: &[String],
+    kinds: &HashMap<String, Column>,
     keys: &[usize],
     rows: &[Vec<Cell>],
 ) -> Result<(u64, u64), TaskError> {
     let dialect = store.dialect();
+    let table = &s.table;
     let mut all: Vec<&str> = columns.iter().map(String::as_str).collect();
     all.extend(s.created_at.iter().map(String::as_str));
     all.extend(s.updated_at.iter().map(String::as_str));
     let values: Vec<&String> = columns.iter().filter(|c| !s.key.contains(c)).collect();
-    let mut set: Vec<String> = values
-        .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    set.extend(s.updated_at.iter().map(|c| format!("{c} = excluded.{c}")));
-    let changed = match dialect {
-        Dialect::Postgres => format!(
-            "({}) IS DISTINCT FROM ({})",
-            values
-                .iter()
-                .map(|c| format!("{}.{c}", s.table))
-                .collect::<Vec<_>>()
-                .join(", "),
-            values
-                .iter()
-                .map(|c| format!("excluded.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Dialect::Sqlite => values
-            .iter()
-            .map(|c| format!("{}.{c} IS NOT excluded.{c}", s.table))
-            .collect::<Vec<_>>()
-            .join(" OR "),
-    };
-    let conflict = if values.is_empty() {
-        "DO NOTHING".to_owned()
-    } else {
-        format!("DO UPDATE SET {} WHERE {changed}", set.join(", "))
-    };
     let key_list = s.key.join(", ");
-    let key_tuple = if keys.len() == 1 {
-        key_list.clone()
-    } else {
-        format!("({key_list})")
-    };
 
     let mut seen = HashSet::new();
     for row in rows {
@@ -417,37 +398,98 @@ async fn upsert(
             )));
         }
     }
+
+    // The rows of a chunk as a common table `v` with the table's column names.
+    // PostgreSQL: each value is cast to its column's type, so that a `real`
+    // column compares with a value of its own precision.
+    let cast = |column: &str| match (dialect, kinds.get(column)) {
+        (Dialect::Postgres, Some(c)) if c.kind == Kind::Float => {
+            format!("CAST(? AS {})", c.declared)
+        }
+        _ => "?".to_owned(),
+    };
+    let row_text = format!(
+        "({})",
+        all.iter().map(|c| cast(c)).collect::<Vec<_>>().join(", ")
+    );
+    let cte = |n: usize| {
+        format!(
+            "WITH v ({}) AS (VALUES {})",
+            all.join(", "),
+            vec![row_text.as_str(); n].join(", ")
+        )
+    };
+    let same_key = s
+        .key
+        .iter()
+        .map(|k| format!("{table}.{k} = v.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let changed = values
+        .iter()
+        .map(|c| match dialect {
+            Dialect::Postgres => format!("{table}.{c} IS DISTINCT FROM v.{c}"),
+            Dialect::Sqlite => format!("{table}.{c} IS NOT v.{c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let mut set: Vec<String> = values.iter().map(|c| format!("{c} = v.{c}")).collect();
+    set.extend(s.updated_at.iter().map(|c| format!("{c} = v.{c}")));
+    let missing = s
+        .key
+        .iter()
+        .map(|k| format!("{table}.{k} = v.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+
     let mut inserted = 0u64;
-    let mut affected = 0u64;
+    let mut updated = 0u64;
     hangar_store::on_pool!(store.writer(), pool => {
         let mut tx = pool.begin().await?;
         for chunk in rows.chunks(s.batch) {
-            let lookup = for_dialect(dialect, format!(
-                "SELECT {key_list} FROM {} WHERE {key_tuple} IN ({})",
-                s.table,
-                if keys.len() == 1 { anonymous(chunk.len(), 1) } else { format!("VALUES {}", anonymous(chunk.len(), keys.len())) }
-            ));
-            let key_cells: Vec<&Cell> = chunk.iter().flat_map(|row| keys.iter().map(move |k| &row[*k])).collect();
-            let existing = bind_cells!(sqlx::query(sqlx::AssertSqlSafe(lookup)), key_cells.iter().copied())
-                .fetch_all(&mut *tx)
-                .await?
-                .len() as u64;
-            let statement = for_dialect(dialect, format!(
-                "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({key_list}) {conflict}",
-                s.table,
+            if !values.is_empty() {
+                let update = for_dialect(dialect, format!(
+                    "{} UPDATE {table} SET {} FROM v WHERE {same_key} AND ({changed})",
+                    cte(chunk.len()),
+                    set.join(", "),
+                ));
+                updated += bind_cells!(sqlx::query(sqlx::AssertSqlSafe(update)), chunk.iter().flatten())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            // A row another writer inserted since the check above is updated
+            // as before: ON CONFLICT only fires for such races.
+            let conflict = if values.is_empty() {
+                "DO NOTHING".to_owned()
+            } else {
+                format!(
+                    "DO UPDATE SET {}",
+                    values
+                        .iter()
+                        .map(|c| format!("{c} = excluded.{c}"))
+                        .chain(s.updated_at.iter().map(|c| format!("{c} = excluded.{c}")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let insert = for_dialect(dialect, format!(
+                "{} INSERT INTO {table} ({}) SELECT {} FROM v \
+                 WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {missing}) \
+                 ON CONFLICT ({key_list}) {conflict}",
+                cte(chunk.len()),
                 all.join(", "),
-                anonymous(chunk.len(), all.len())
+                all.iter().map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", "),
             ));
-            let done = bind_cells!(sqlx::query(sqlx::AssertSqlSafe(statement)), chunk.iter().flatten())
+            inserted += bind_cells!(sqlx::query(sqlx::AssertSqlSafe(insert)), chunk.iter().flatten())
                 .execute(&mut *tx)
-                .await?;
-            inserted += chunk.len() as u64 - existing;
-            affected += done.rows_affected();
+                .await?
+                .rows_affected();
         }
         tx.commit().await?;
         Ok::<_, TaskError>(())
     })?;
-    Ok((inserted, affected))
+    Ok((inserted, updated))
 }
 
 #[cfg(test)]

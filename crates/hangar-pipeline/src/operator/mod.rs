@@ -19,25 +19,51 @@ use crate::params::Params;
 
 /// Why a try of a task failed. The message is shown in the task's log and state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct TaskError(pub String);
+#[error("{message}")]
+pub struct TaskError {
+    message: String,
+    retry: bool,
+}
 
 impl TaskError {
-    /// A failure with this message.
+    /// A failure with this message; the task's next try (if it has retries
+    /// left) may succeed.
     pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
+        Self {
+            message: message.into(),
+            retry: true,
+        }
+    }
+
+    /// A failure that another try cannot change (a refused setting): the task
+    /// fails at once, whatever retries it has left.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retry: false,
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether another try may help.
+    pub fn may_retry(&self) -> bool {
+        self.retry
     }
 }
 
 impl From<sqlx::Error> for TaskError {
     fn from(err: sqlx::Error) -> Self {
-        Self(format!("database: {err}"))
+        Self::new(format!("database: {err}"))
     }
 }
 
 impl From<hangar_store::StoreError> for TaskError {
     fn from(err: hangar_store::StoreError) -> Self {
-        Self(err.to_string())
+        Self::new(err.to_string())
     }
 }
 
@@ -116,8 +142,10 @@ pub struct TaskContext<'a> {
     pub upstream: &'a BTreeMap<String, Value>,
     /// The store.
     pub store: &'a Store,
-    /// An HTTP client.
+    /// An HTTP client that connects only where [`TaskContext::sources`] allows.
     pub http: &'a reqwest::Client,
+    /// Which files and URLs may be read.
+    pub sources: &'a crate::SourcePolicy,
     /// Limits on outputs and downloads.
     pub limits: Limits,
     /// The try's log.

@@ -38,7 +38,7 @@ impl Operator for Sql {
 
     fn run<'a>(&'a self, task: TaskContext<'a>) -> BoxFuture<'a, Result<Value, TaskError>> {
         Box::pin(async move {
-            let sql = script(task.config, task.store.dialect()).map_err(TaskError)?;
+            let sql = script(task.config, task.store.dialect()).map_err(TaskError::new)?;
             let affected = on_pool!(task.store.writer(), pool => {
                 let mut tx = pool.begin().await?;
                 let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;

@@ -275,7 +275,7 @@ async fn follow(pipelines: &Pipelines, id: Uuid) -> Result<(), CommandError> {
             .filter(|t| {
                 matches!(
                     t.state.as_str(),
-                    "success" | "failed" | "upstream_failed" | "skipped" | "cancelled"
+                    "succeeded" | "failed" | "upstream_failed" | "skipped" | "cancelled"
                 )
             })
             .count();
@@ -297,7 +297,7 @@ async fn follow(pipelines: &Pipelines, id: Uuid) -> Result<(), CommandError> {
             format!("running: {}", running.join(", "))
         });
         bar.tick();
-        if matches!(run.state.as_str(), "success" | "failed" | "cancelled") {
+        if matches!(run.state.as_str(), "succeeded" | "failed" | "cancelled") {
             break run;
         }
         let idle = tasks.iter().all(|t| t.started_at.is_none());
@@ -317,7 +317,7 @@ async fn follow(pipelines: &Pipelines, id: Uuid) -> Result<(), CommandError> {
         run.state,
         duration(&run)
     );
-    if run.state == "success" {
+    if run.state == "succeeded" {
         return Ok(emit(&summary).map_err(anyhow::Error::from)?);
     }
     let mut out = summary;
@@ -382,5 +382,10 @@ fn describe(run: &RunView) -> String {
         ]);
     }
     out.push_str(&table.render());
+    for task in run.tasks.iter().flatten() {
+        for interruption in &task.interruptions {
+            let _ = writeln!(out, "{}: {}", task.task_id, interruption.describe());
+        }
+    }
     out
 }

@@ -11,12 +11,14 @@ use serde_json::{Value, json};
 /// The `api.admin_token` of the apps these helpers start.
 pub const ADMIN_TOKEN: &str = "test-admin-token-of-at-least-32-characters";
 
+/// The directory of the test fixtures' datasets.
+pub fn datasets() -> String {
+    format!("{}/../../fixtures/datasets", env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The movies sample of the test fixtures.
 pub fn sample() -> String {
-    format!(
-        "{}/../../fixtures/datasets/movies.json",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/movies.json", datasets())
 }
 
 /// The binary's apps with `configure` applied, the movie sample loaded.
@@ -27,6 +29,7 @@ pub async fn spawn_with_movies(
     let apps = hangar::apps().unwrap();
     let app = TestApp::spawn_with(backend, apps, |c| {
         c.api.admin_token = ADMIN_TOKEN.to_owned();
+        c.pipeline.file_roots = datasets();
         configure(c);
     })
     .await?;
@@ -40,7 +43,7 @@ pub async fn spawn_with_movies(
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let view = app.pipelines.run(run.id).await.unwrap();
-        if view.state == "success" {
+        if view.state == "succeeded" {
             break;
         }
         assert!(

@@ -85,6 +85,34 @@ impl Operator for Sleep {
     }
 }
 
+/// `test.gate`: waits until the file `path` exists (the test creates it when it
+/// wants the task to end), stopping early when cancelled.
+struct Gate;
+
+impl Operator for Gate {
+    fn check(&self, config: &Map<String, Value>) -> Result<(), String> {
+        config
+            .get("path")
+            .and_then(Value::as_str)
+            .map(|_| ())
+            .ok_or("`path` is required".to_owned())
+    }
+
+    fn run<'a>(&'a self, task: TaskContext<'a>) -> BoxFuture<'a, Result<Value, TaskError>> {
+        Box::pin(async move {
+            let path = std::path::PathBuf::from(task.config["path"].as_str().unwrap());
+            task.log.info("waiting for the gate to open");
+            while !path.exists() {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                    () = task.cancel.cancelled() => return Err(TaskError::new("cancelled")),
+                }
+            }
+            Ok(json!({"gate": "open"}))
+        })
+    }
+}
+
 /// `test.flaky`: fails while the try number is at most `fail_tries`.
 struct Flaky;
 
@@ -127,7 +155,8 @@ impl App for PipelineTestApp {
             .operator("test.add", Add)?
             .operator("test.fail", Fail)?
             .operator("test.sleep", Sleep)?
-            .operator("test.flaky", Flaky)?;
+            .operator("test.flaky", Flaky)?
+            .operator("test.gate", Gate)?;
         for (i, text) in self.0.iter().enumerate() {
             pipelines.pipeline_toml(&format!("test definition {i}"), text);
         }
@@ -149,7 +178,7 @@ pub async fn finished(pipelines: &Pipelines, id: Uuid) -> RunView {
     let started = Instant::now();
     loop {
         let run = pipelines.run(id).await.unwrap();
-        if matches!(run.state.as_str(), "success" | "failed" | "cancelled") {
+        if matches!(run.state.as_str(), "succeeded" | "failed" | "cancelled") {
             return run;
         }
         assert!(

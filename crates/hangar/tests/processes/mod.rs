@@ -1,17 +1,94 @@
 //! Child processes for the crash tests: this test binary re-run as a worker (or
-//! scheduler) process, signals, and waiting on conditions.
+//! scheduler) process, signals, and waiting on conditions. Every child is held in
+//! a [`Process`], which kills it when dropped, so a failing test (a panic
+//! included) leaves no process behind.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// A child process, killed with SIGKILL and reaped when dropped unless it was
+/// already waited for.
+pub struct Process(Option<Child>);
+
+impl Process {
+    /// Takes charge of `child`.
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    /// Spawns `command` with its death tied to this test process too (Linux:
+    /// the child gets SIGKILL when the thread that spawned it ends).
+    pub fn spawn(command: &mut Command) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl(2) is async-signal-safe; nothing else runs between
+            // fork and exec.
+            #[allow(unsafe_code)]
+            unsafe {
+                command.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        Self::new(command.spawn().unwrap())
+    }
+
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("the process is held until dropped")
+    }
+
+    /// The child's pid.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+
+    /// The child's standard output, if piped and not taken yet.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child().stdout.take()
+    }
+
+    /// Sends `signal` to the child.
+    #[allow(unsafe_code)]
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on a child we spawned and have not reaped (a reaped
+        // child is no longer held).
+        assert_eq!(unsafe { libc::kill(self.id() as libc::pid_t, signal) }, 0);
+    }
+
+    /// Waits for the child to exit.
+    pub fn wait(mut self) -> ExitStatus {
+        let mut child = self.0.take().expect("held");
+        child.wait().unwrap()
+    }
+
+    /// Kills the child with SIGKILL and reaps it.
+    pub fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            // It may have exited already; reaping it is what matters.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
 
 /// Starts this test binary running only the ignored test `entry`, with the
 /// `HANGAR_*` variables of the test's environment replaced by `env`, its stdout
 /// (the JSON log) written to `log`.
-pub fn spawn_self(entry: &str, env: &[(&str, String)], log: &Path) -> Child {
+pub fn spawn_self(entry: &str, env: &[(&str, String)], log: &Path) -> Process {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command.args([
         entry,
@@ -28,22 +105,18 @@ pub fn spawn_self(entry: &str, env: &[(&str, String)], log: &Path) -> Child {
     command
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::from(File::create(log).unwrap()))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::null());
+    Process::spawn(&mut command)
 }
 
 /// Sends `signal` to a child.
-#[allow(unsafe_code)]
-pub fn signal(child: &Child, signal: libc::c_int) {
-    // SAFETY: kill(2) on a child we spawned and have not reaped.
-    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+pub fn signal(child: &Process, signal: libc::c_int) {
+    child.signal(signal);
 }
 
 /// Kills a child with SIGKILL and reaps it.
-pub fn kill(mut child: Child) {
-    signal(&child, libc::SIGKILL);
-    child.wait().unwrap();
+pub fn kill(child: Process) {
+    child.kill();
 }
 
 /// Polls `done` every 50 ms; fails the test after `limit`.
