@@ -13,7 +13,9 @@ use futures_util::future::BoxFuture;
 use hangar_core::Shutdown;
 use hangar_core::config::Config;
 use hangar_pipeline::operator::{Limits, Operator, TaskContext, TaskError};
-use hangar_pipeline::{EngineOptions, PipelineRegistry, Pipelines, TaskJob, TriggeredBy};
+use hangar_pipeline::{
+    EngineOptions, PipelineRegistry, Pipelines, SourcePolicy, TaskJob, TriggeredBy,
+};
 use hangar_queue::{JobRegistry, Queue, QueueMetrics, Worker, WorkerOptions};
 use hangar_store::Store;
 use serde_json::{Map, Value, json};
@@ -161,6 +163,8 @@ async fn run(args: &Args, config: &Config) -> anyhow::Result<Vec<Value>> {
     let options = EngineOptions {
         queue: "default".to_owned(),
         limits,
+        sources: SourcePolicy::new(&config.pipeline.file_roots, &config.pipeline.http_allow)
+            .map_err(anyhow::Error::msg)?,
     };
     let pipelines = Pipelines::new(registry, store.clone(), queue.clone(), options);
     let mut jobs = JobRegistry::new();

@@ -10,11 +10,10 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hangar_core::clock::{from_ms, now_ms};
 use hangar_store::{Store, StoreError, on_pool};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Auth, Caller, User, accounts};
-use crate::extract::ApiQuery;
 use crate::problem::Problem;
 
 /// One sign-in session of the caller.
@@ -48,11 +47,6 @@ pub struct Revoked {
     pub revoked: u64,
 }
 
-/// This endpoint takes no query parameters.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoParams {}
-
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id: String,
@@ -78,7 +72,6 @@ struct SessionRow {
 pub async fn list_sessions(
     Extension(auth): Extension<Auth>,
     User(caller): User,
-    ApiQuery(NoParams {}): ApiQuery<NoParams>,
 ) -> Result<Json<SessionList>, Problem> {
     let current = account_session(&caller)?;
     let rows = active_sessions(auth.store(), &caller.user_id)
