@@ -815,7 +815,7 @@ async fn movies_etl(app: &TestApp, source: &str) -> (Value, Value) {
     let added = app
         .client()
         .post(app.url("/api/v1/movies"))
-        .bearer_auth("test-admin-token")
+        .bearer_auth("test-admin-token-of-at-least-32-characters")
         .json(&json!({"title": "A film added after two loads", "release_date": "2001-02-03"}))
         .send()
         .await
@@ -830,7 +830,7 @@ async fn movies_etl(app: &TestApp, source: &str) -> (Value, Value) {
     let removed = app
         .client()
         .delete(app.url(&format!("/api/v1/movies/{}", added["id"])))
-        .bearer_auth("test-admin-token")
+        .bearer_auth("test-admin-token-of-at-least-32-characters")
         .send()
         .await
         .unwrap();
