@@ -27,7 +27,7 @@ pub(crate) async fn steps(store: &Store) -> Result<Vec<FirstRunStep>, StoreError
         FirstRunStep {
             what: format!(
                 "load the movies catalogue (it is empty; fetch {DEFAULT_SOURCE} first, \
-                 or give the pipeline `-p source=PATH`)"
+                 or give the pipeline `-p source=PATH` of a file under pipeline.file_roots)"
             ),
             commands: vec![
                 StepCommand::Other("scripts/fetch-datasets movies".to_owned()),

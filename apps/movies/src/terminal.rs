@@ -182,15 +182,10 @@ fn empty_catalogue() -> Output {
         "The film catalogue is empty: no films have been loaded yet.",
         Style::Yellow,
     ));
-    out.text("Fetch the datasets and load the films:");
-    out.line(Line::styled("  scripts/fetch-datasets", Style::Cyan));
+    out.text("Fetch the movies dataset and load the films:");
+    out.line(Line::styled("  scripts/fetch-datasets movies", Style::Cyan));
     out.line(Line::styled(
         "  hangar pipeline run movies_etl --wait",
-        Style::Cyan,
-    ));
-    out.text("or load the sample bundled with the sources:");
-    out.line(Line::styled(
-        "  hangar pipeline run movies_etl --param source=fixtures/datasets/movies.json --wait",
         Style::Cyan,
     ));
     out

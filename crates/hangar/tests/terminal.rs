@@ -180,9 +180,8 @@ async fn an_empty_catalogue_says_how_to_load_it(backend: Backend) {
             "{line}: {text}"
         );
         for step in [
-            "  scripts/fetch-datasets\r\n",
+            "  scripts/fetch-datasets movies\r\n",
             "  hangar pipeline run movies_etl --wait\r\n",
-            "--param source=fixtures/datasets/movies.json",
         ] {
             assert!(text.contains(step), "{line}: {text}");
         }
