@@ -57,6 +57,12 @@ async fn undeclared_query_parameters_are_refused(backend: Backend) {
         200
     );
     assert_eq!(get(&app, "/api/v1/movies/stats", None).await.0, 200);
+    // An empty cursor is not the first page: the documents say `minLength: 1`.
+    let admin = admin_token(&app).await;
+    for path in ["/api/v1/movies?cursor=", "/api/v1/users?cursor="] {
+        let (status, body) = get(&app, path, Some(&admin)).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
 }
 on_each_backend!(undeclared_query_parameters_are_refused);
 

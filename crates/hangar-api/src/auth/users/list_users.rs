@@ -49,10 +49,10 @@ pub async fn list_users(
             "limit: {limit} is not from 1 to 200"
         )));
     }
-    let after: Option<String> = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(cursor) => Some(decode_cursor(cursor)?),
-    };
+    // An empty cursor is refused like any other that this list did not hand
+    // out: a client that sends back a missing `next_cursor` as `""` would
+    // otherwise start again from the first page, for ever.
+    let after: Option<String> = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut items = manage::list(auth.store(), after.as_deref(), limit + 1)
         .await
         .map_err(accounts::store_problem)?;
