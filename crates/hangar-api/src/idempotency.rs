@@ -73,9 +73,13 @@ pub(crate) async fn idempotent(
         _ => {
             // A caller without valid credentials is told that first, as it would
             // be without the header.
+            let client = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
             if operations.secured(&request)
                 && let Some(auth) = request.extensions().get::<Auth>()
-                && let Err(problem) = auth.caller(request.headers()).await
+                && let Err(problem) = auth.caller_from(request.headers(), client).await
             {
                 return problem.into_response();
             }

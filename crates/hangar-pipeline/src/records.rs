@@ -576,7 +576,7 @@ impl RunStore {
 
     /// The interrupted tries of a run, oldest first.
     pub async fn interruptions(&self, run: Uuid) -> Result<Vec<InterruptionRow>, PipelineError> {
-        Ok(on_pool!(self.store.writer(), pool => {
+        Ok(on_pool!(self.store, pool => {
             sqlx::query_as(
                 "SELECT task_id, try_number, reason, at FROM hangar_pipeline_interruptions \
                  WHERE run_id = $1 ORDER BY at, task_id, try_number, job_attempt",

@@ -336,6 +336,19 @@ impl SourcePolicy {
         {
             return Err(self.private_refused(url.host_str().unwrap_or_default(), ip, what));
         }
+        // The resolver lets a host that a prefix names use non-public
+        // addresses; a URL reaches such a host only through a prefix that names
+        // it, never through a broad one like `https://` (another port or path).
+        if let Some(Host::Domain(host)) = url.host()
+            && !named
+            && self.names(host)
+        {
+            return Err(format!(
+                "`{url}`: `{host}` is fetched only under the prefixes of \
+                 pipeline.http_allow that name it ({})",
+                self.prefixes_described()
+            ));
+        }
         Ok(())
     }
 
@@ -461,6 +474,20 @@ mod tests {
                 .contains("loopback")
         );
         assert!(policy.url("http://93.184.216.34/x.json").is_ok());
+    }
+
+    #[test]
+    fn a_named_host_is_reached_only_through_its_own_prefixes() {
+        let policy = SourcePolicy::new("data", "https://, http://localhost:8080/data/").unwrap();
+        assert!(policy.url("http://localhost:8080/data/movies.json").is_ok());
+        for url in [
+            "https://localhost:6443/anything",
+            "https://localhost/data/movies.json",
+            "http://localhost:8080/other",
+        ] {
+            assert!(policy.url(url).is_err(), "{url} is refused");
+        }
+        assert!(policy.url("https://example.org/movies.json").is_ok());
     }
 
     #[test]

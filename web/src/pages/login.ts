@@ -21,7 +21,15 @@ export function nextPath(query: URLSearchParams, fallback = "/admin/pipelines"):
   } catch {
     return fallback;
   }
-  if (target.origin !== location.origin || target.pathname.startsWith("/admin/login")) return fallback;
+  // `/..//example.org` keeps this origin yet has the path `//example.org`,
+  // which a link would open as another host: such a path is refused too.
+  if (
+    target.origin !== location.origin ||
+    target.pathname.startsWith("//") ||
+    target.pathname.startsWith("/admin/login")
+  ) {
+    return fallback;
+  }
   return target.pathname + target.search + target.hash;
 }
 

@@ -159,20 +159,26 @@ pub async fn apply(
 ) -> Result<Changed, ManageError> {
     let (column, value) = by_key(key);
     // PostgreSQL: lock the admins' rows so that two concurrent demotions cannot
-    // each see the other admin and leave none. SQLite has one writer at a time.
+    // each see the other admin and leave none, always first and in id order, so
+    // that two changes of two admins cannot each hold the row the other waits
+    // for. SQLite has one writer at a time.
     let lock = match store.dialect() {
         Dialect::Postgres => " FOR UPDATE",
         Dialect::Sqlite => "",
     };
     let select = format!("SELECT {USER_COLUMNS} FROM hangar_users WHERE {column} = $1{lock}");
-    let lock_admins =
-        format!("SELECT id FROM hangar_users WHERE disabled_at IS NULL AND {IS_ADMIN}{lock}");
+    let lock_admins = format!(
+        "SELECT id FROM hangar_users WHERE disabled_at IS NULL AND {IS_ADMIN} ORDER BY id{lock}"
+    );
     let count_admins =
         format!("SELECT COUNT(*) FROM hangar_users WHERE disabled_at IS NULL AND {IS_ADMIN}");
     let now = now_ms();
     let outcome = on_pool!(store.writer(), pool => {
         async {
             let mut tx = pool.begin().await?;
+            sqlx::query(sqlx::AssertSqlSafe(lock_admins))
+                .fetch_all(&mut *tx)
+                .await?;
             let row: Option<AnyRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
                 .bind(&value)
                 .fetch_optional(&mut *tx)
@@ -182,11 +188,6 @@ pub async fn apply(
             };
             let before = account_row(row).account;
             let was_admin = !before.disabled && before.roles.contains(&Role::Admin);
-            if was_admin {
-                sqlx::query(sqlx::AssertSqlSafe(lock_admins))
-                    .fetch_all(&mut *tx)
-                    .await?;
-            }
             let mut after = before.clone();
             let revoke = match change {
                 Change::Update { roles, password_hash } => {

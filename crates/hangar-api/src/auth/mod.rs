@@ -231,7 +231,9 @@ impl Auth {
 
     /// [`Auth::authenticate`] for a request from `client`: an address that sent
     /// too many tokens that are not ours (neither the admin token nor signed with
-    /// our key) is answered 429 before its token is looked at.
+    /// our key) is answered 429 before its token is compared with the admin
+    /// token. A token signed with our key cannot be guessed, so it is still
+    /// looked at: one client behind a shared address cannot lock out the others.
     pub async fn authenticate_from(
         &self,
         token: &str,
@@ -240,7 +242,11 @@ impl Auth {
         let Some(ip) = client.map(|ip| ip.to_string()) else {
             return self.authenticate(token).await;
         };
-        self.0.limits.check_bearer(&ip)?;
+        if let Err(limited) = self.0.limits.check_bearer(&ip)
+            && !self.signed_by_us(token)
+        {
+            return Err(limited);
+        }
         let result = self.authenticate(token).await;
         if let Err(problem) = &result
             && problem.kind == "urn:hangar:problem:invalid-token"
@@ -249,6 +255,14 @@ impl Auth {
             tracing::info!(client = ip, "bearer token refused");
         }
         result
+    }
+
+    /// Whether `token` carries our signature (expired or not).
+    fn signed_by_us(&self, token: &str) -> bool {
+        self.0
+            .tokens
+            .as_ref()
+            .is_some_and(|tokens| matches!(tokens.verify(token), Ok(_) | Err(TokenError::Expired)))
     }
 
     /// Who sent the request, from its `Authorization: Bearer` header.
