@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_support;
+mod processes;
 
 use api_support::{ADMIN_TOKEN, account, get, kind, post, send, spawn_with_movies, user_token};
 use hangar_api::auth::{Claims, Role, Tokens};
@@ -403,7 +404,6 @@ async fn sign_in_is_rate_limited_per_address_and_per_account(backend: Backend) {
 /// Runs `hangar <args>` on the test app's database with `stdin` as input: the
 /// exit code and standard error.
 fn hangar_cli(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String) {
-    use std::io::Write;
     let url = serde_json::to_value(&app.config.database_url).unwrap();
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hangar"));
     for (key, _) in std::env::vars() {
@@ -411,26 +411,12 @@ fn hangar_cli(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String) {
             command.env_remove(key);
         }
     }
-    let mut child = command
+    command
         .args(args)
         .env("HANGAR_DATABASE_URL", url.as_str().unwrap())
-        .env("HANGAR_LOG_FORMAT", "json")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().unwrap(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+        .env("HANGAR_LOG_FORMAT", "json");
+    let (code, _, stderr) = processes::run_with_input(&mut command, stdin);
+    (code, stderr)
 }
 
 async fn a_password_or_role_change_ends_the_accounts_sessions(backend: Backend) {

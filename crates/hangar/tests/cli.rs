@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use processes::Process;
+use processes::{Process, run_with_input};
 use serde_json::Value;
 
 /// `hangar` run in `dir` with no `HANGAR_*` setting inherited from the test's
@@ -333,29 +333,6 @@ fn a_short_admin_token_is_refused_at_start_naming_where_it_is_set() {
     let (code, _, err) = run(hangar(dir.path()).arg("up"));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("hangar.toml:2"), "{err}");
-}
-
-/// Runs `command` with `input` on its standard input (not a terminal).
-fn run_with_input(command: &mut Command, input: &str) -> (i32, String, String) {
-    use std::io::Write;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().expect("exited, not killed"),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 /// The audit lines of a command's JSON log.
