@@ -33,14 +33,15 @@ struct Rules {
     secured: bool,
 }
 
-/// The documented operations, by method and path template.
+/// The documented operations, by path template, then method: looked up with
+/// the request's borrowed path and method, nothing allocated per request.
 #[derive(Debug, Clone, Default)]
-pub struct Operations(Arc<HashMap<(Method, String), Rules>>);
+pub struct Operations(Arc<HashMap<String, Vec<(Method, Rules)>>>);
 
 impl Operations {
     /// The rules of every operation in `api`.
     pub fn from_document(api: &OpenApi) -> Self {
-        let mut rules = HashMap::new();
+        let mut rules: HashMap<String, Vec<(Method, Rules)>> = HashMap::new();
         for (path, item) in &api.paths.paths {
             let methods = [
                 (Method::GET, &item.get),
@@ -62,14 +63,20 @@ impl Operations {
                     })
                     .collect();
                 let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
-                rules.insert((method, path.clone()), Rules { query, secured });
+                rules
+                    .entry(path.clone())
+                    .or_default()
+                    .push((method, Rules { query, secured }));
             }
         }
         Self(Arc::new(rules))
     }
 
     fn rules(&self, method: &Method, path: &str) -> Option<&Rules> {
-        self.0.get(&(method.clone(), path.to_owned()))
+        self.0
+            .get(path)?
+            .iter()
+            .find_map(|(m, rules)| (m == method).then_some(rules))
     }
 
     /// Whether the operation matched by `request` declares a security requirement.
