@@ -147,6 +147,7 @@ impl Drop for TestDatabase {
         let Cleanup::Postgres { admin, name } = &self.cleanup else {
             return;
         };
+        let reason = format!("could not drop the PostgreSQL test database {name}");
         let (admin, name) = (admin.clone(), name.clone());
         // Drop runs inside the test's runtime, which cannot block on itself: drop the
         // database from a thread with a runtime of its own.
@@ -166,7 +167,13 @@ impl Drop for TestDatabase {
         })
         .join();
         if !matches!(dropped, Ok(Ok(_))) {
-            skip("cleanup", "could not drop a PostgreSQL test database");
+            if std::thread::panicking() {
+                // The test has already failed: a second panic here would abort the
+                // whole test binary and hide the first one's message.
+                let _ = writeln!(std::io::stderr().lock(), "cleanup: {reason}");
+            } else {
+                skip("cleanup", &reason);
+            }
         }
     }
 }
