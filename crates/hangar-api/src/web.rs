@@ -143,7 +143,7 @@ fn embedded(path: &str, headers: &HeaderMap) -> Result<Response, Problem> {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut response = Response::new(Body::from(file.data));
-        if let Ok(value) = HeaderValue::from_str(&file.metadata.mimetype()) {
+        if let Ok(value) = HeaderValue::from_str(file.metadata.mimetype()) {
             response.headers_mut().insert(header::CONTENT_TYPE, value);
         }
         response

@@ -82,7 +82,11 @@ async fn metrics_use_route_templates_and_pass_promtool(backend: Backend) {
         return;
     };
     // Paths no route takes (under /api/, so the web UI does not answer them).
-    for path in ["/healthz", "/api/users/1234/secret", "/api/users/5678/secret"] {
+    for path in [
+        "/healthz",
+        "/api/users/1234/secret",
+        "/api/users/5678/secret",
+    ] {
         app.get(path).await;
     }
     let response = app.get("/metrics").await;
