@@ -4,10 +4,18 @@
 //! (search, filters, top-N, stats; admin writes), and the `movies` command of
 //! the live terminal; and, while the catalogue is empty, the first-run step that
 //! loads it.
+//!
+//! Its shape, for the next apps to copy: `model` (the resource as rows and JSON),
+//! `query` (the reads, with typed inputs and their own error, knowing nothing of
+//! HTTP or the terminal), and two faces over the queries: `api` (one file per
+//! endpoint; the query error becomes a problem document in one `From` impl) and
+//! `terminal` (the query error becomes a line of text).
 
 pub mod api;
 pub mod clean;
 pub mod first_run;
+pub mod model;
+pub mod query;
 pub mod terminal;
 
 use hangar_app::{App, AppContext, FirstRunFuture};

@@ -1,17 +1,14 @@
 //! `movies search|top|show|stats`: the movies in the live terminal, through the
-//! same queries as the API.
+//! app's queries (`crate::query`), the same as the API's.
 
-use hangar_api::Problem;
 use hangar_store::Store;
 use hangar_terminal::{
     Align, Arg, Body, BoxFuture, Call, Command, CommandError, Kind, Line, Opt, Output, Signature,
     Spec, Style, Sub, Table,
 };
 
-use crate::api::list_movies::page;
-use crate::api::model::Movie;
-use crate::api::top_movies::{METRICS, top};
-use crate::api::{Filters, ListParams};
+use crate::model::Movie;
+use crate::query::{self, Filters, Limit, Metric, QueryError, Search, Top};
 
 const GENRE: Opt = Opt {
     name: "genre",
@@ -66,7 +63,7 @@ static SPEC: Spec = Spec {
                         name: "by",
                         value: "METRIC",
                         help: "what to rank by (default imdb_rating)",
-                        kind: Kind::Choice(&METRICS),
+                        kind: Kind::Choice(&Metric::NAMES),
                     },
                     GENRE,
                 ],
@@ -116,31 +113,37 @@ impl Command for MoviesCommand {
             let inv = &call.invocation;
             let limit = |default: i64| {
                 let n = inv.int("limit").or(inv.int("N")).unwrap_or(default);
-                u32::try_from(n).unwrap_or(u32::MAX).min(call.max_rows)
+                let n = u32::try_from(n).unwrap_or(u32::MAX).min(call.max_rows);
+                Limit::new("limit", n).map_err(text)
+            };
+            let genre = || Filters {
+                genre: inv.text("genre").map(str::to_owned),
+                ..Filters::default()
             };
             match inv.sub {
                 Some("search") => {
-                    let params = ListParams {
+                    let search = Search {
                         q: inv.text("WORDS").map(str::to_owned),
-                        genre: inv.text("genre").map(str::to_owned),
-                        limit: Some(limit(10)),
-                        ..ListParams::default()
+                        filters: genre(),
+                        sort: None,
+                        limit: limit(10)?,
+                        after: None,
                     };
-                    let found = page(&store, params).await.map_err(problem)?;
+                    let found = query::search(&store, search).await.map_err(text)?;
                     if found.items.is_empty() && catalogue_is_empty(&store).await? {
                         return Ok(empty_catalogue());
                     }
-                    Ok(films(&found.items, None, found.next_cursor.is_some()))
+                    Ok(films(&found.items, None, found.next.is_some()))
                 }
                 Some("top") => {
-                    let metric = inv.choice("by").unwrap_or("imdb_rating");
-                    let filters = Filters {
-                        genre: inv.text("genre").map(str::to_owned),
-                        ..Filters::default()
+                    let metric =
+                        Metric::parse(inv.choice("by").unwrap_or("imdb_rating")).map_err(text)?;
+                    let top = Top {
+                        metric,
+                        n: limit(10)?,
+                        filters: genre(),
                     };
-                    let best = top(&store, metric, limit(10), filters)
-                        .await
-                        .map_err(problem)?;
+                    let best = query::top(&store, top).await.map_err(text)?;
                     if best.is_empty() && catalogue_is_empty(&store).await? {
                         return Ok(empty_catalogue());
                     }
@@ -148,10 +151,7 @@ impl Command for MoviesCommand {
                 }
                 Some("show") => {
                     let id = inv.int("ID").unwrap_or_default();
-                    match crate::api::get_movie::find(&store, id)
-                        .await
-                        .map_err(problem)?
-                    {
+                    match query::film(&store, id).await.map_err(text)? {
                         Some(movie) => Ok(detail(&movie)),
                         None if catalogue_is_empty(&store).await? => Ok(empty_catalogue()),
                         None => Err(CommandError::User(format!(
@@ -165,13 +165,16 @@ impl Command for MoviesCommand {
     }
 }
 
-/// Whether there are no films at all, by the API's own listing query.
+/// Whether there are no films at all, by the listing query.
 async fn catalogue_is_empty(store: &Store) -> Result<bool, CommandError> {
-    let params = ListParams {
-        limit: Some(1),
-        ..ListParams::default()
+    let first = Search {
+        q: None,
+        filters: Filters::default(),
+        sort: None,
+        limit: Limit::new("limit", 1).map_err(text)?,
+        after: None,
     };
-    let first = page(store, params).await.map_err(problem)?;
+    let first = query::search(store, first).await.map_err(text)?;
     Ok(first.items.is_empty())
 }
 
@@ -191,18 +194,19 @@ fn empty_catalogue() -> Output {
     out
 }
 
-/// A problem of the shared queries as a terminal error.
-fn problem(p: Problem) -> CommandError {
-    let text = p.detail.clone().unwrap_or_else(|| p.title.clone());
-    if p.status >= 500 {
-        CommandError::Internal(text)
-    } else {
-        CommandError::User(text)
+/// A query's refusal as the terminal shows it: the user's to fix, as it is
+/// written; a store failure as an internal error (logged, the user told only
+/// that it failed).
+fn text(err: QueryError) -> CommandError {
+    match err {
+        QueryError::Invalid(_) | QueryError::BadCursor => CommandError::User(err.to_string()),
+        QueryError::Store(_) => CommandError::Internal(err.to_string()),
     }
 }
 
-fn films(movies: &[Movie], metric: Option<&str>, more: bool) -> Output {
-    let extra = metric.filter(|m| !matches!(*m, "imdb_rating" | "rotten_tomatoes_rating"));
+fn films(movies: &[Movie], metric: Option<Metric>, more: bool) -> Output {
+    // A metric other than the two ratings shown anyway gets a column.
+    let extra = metric.filter(|m| !matches!(m, Metric::ImdbRating | Metric::RottenTomatoesRating));
     let mut columns = vec![
         ("Id", Align::Right),
         ("Title", Align::Left),
@@ -212,15 +216,15 @@ fn films(movies: &[Movie], metric: Option<&str>, more: bool) -> Output {
         ("RT", Align::Right),
     ];
     if let Some(m) = extra {
-        columns.push((m, Align::Right));
+        columns.push((m.name(), Align::Right));
     }
     // On a narrow terminal the title narrows first, then these columns go,
     // never the one the films are ranked by.
     let optional: Vec<&str> = ["Genre", "RT", "IMDb", "Year"]
         .into_iter()
         .filter(|c| match metric {
-            Some("imdb_rating") => *c != "IMDb",
-            Some("rotten_tomatoes_rating") => *c != "RT",
+            Some(Metric::ImdbRating) => *c != "IMDb",
+            Some(Metric::RottenTomatoesRating) => *c != "RT",
             _ => true,
         })
         .collect();
@@ -260,18 +264,22 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn metric_value(m: &Movie, metric: &str) -> String {
+fn metric_value(m: &Movie, metric: Metric) -> String {
     match metric {
-        "imdb_votes" => m.imdb_votes.map(thousands).unwrap_or_default(),
-        "worldwide_gross" => m.worldwide_gross.map(dollars).unwrap_or_default(),
-        "us_gross" => m.us_gross.map(dollars).unwrap_or_default(),
-        "us_dvd_sales" => m.us_dvd_sales.map(dollars).unwrap_or_default(),
-        "production_budget" => m.production_budget.map(dollars).unwrap_or_default(),
-        "running_time_min" => m
+        Metric::ImdbVotes => m.imdb_votes.map(thousands).unwrap_or_default(),
+        Metric::WorldwideGross => m.worldwide_gross.map(dollars).unwrap_or_default(),
+        Metric::UsGross => m.us_gross.map(dollars).unwrap_or_default(),
+        Metric::UsDvdSales => m.us_dvd_sales.map(dollars).unwrap_or_default(),
+        Metric::ProductionBudget => m.production_budget.map(dollars).unwrap_or_default(),
+        Metric::RunningTimeMin => m
             .running_time_min
             .map(|t| format!("{t} min"))
             .unwrap_or_default(),
-        _ => String::new(),
+        Metric::ImdbRating => m.imdb_rating.map(|r| format!("{r:.1}")).unwrap_or_default(),
+        Metric::RottenTomatoesRating => m
+            .rotten_tomatoes_rating
+            .map(|r| format!("{r}%"))
+            .unwrap_or_default(),
     }
 }
 
@@ -351,9 +359,7 @@ fn detail(m: &Movie) -> Output {
 }
 
 async fn stats(store: &Store, max_rows: u32) -> Result<Output, CommandError> {
-    let s = crate::api::movie_stats::stats(store)
-        .await
-        .map_err(problem)?;
+    let s = query::stats(store).await.map_err(text)?;
     if s.total == 0 {
         return Ok(empty_catalogue());
     }

@@ -262,6 +262,15 @@ impl SourcePolicy {
             .join(", ")
     }
 
+    /// Whether `source`, by name (symlinks not followed), lies under one of the
+    /// roots: a path an extract may look at on the file system.
+    pub fn names_a_path_under_roots(&self, source: &str) -> bool {
+        let wanted = lexical(Path::new(source));
+        self.file_roots
+            .iter()
+            .any(|r| wanted.starts_with(lexical(r)))
+    }
+
     /// The file `source` names, resolved (symlinks followed), if it lies under
     /// one of the roots. A path outside them by name is refused without looking
     /// at the file system.

@@ -242,7 +242,11 @@ pub fn start(
             body_limit: usize::try_from(config.http.body_limit).unwrap_or(usize::MAX),
         },
         cors_origins: config.http.cors_origins.clone(),
-        web: WebUi::new(if roles.api { &config.http.web_dir } else { "" }),
+        web: if roles.api {
+            WebUi::new(&config.http.web_dir)
+        } else {
+            WebUi::none()
+        },
     });
     let sets = migration_sets(apps);
     let (started_tx, started) = tokio::sync::watch::channel(false);

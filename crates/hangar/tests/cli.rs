@@ -243,6 +243,105 @@ fn up_migrates_serves_and_stops_cleanly_on_sigterm() {
     }
 }
 
+/// `GET path` over a plain blocking socket: the status, the headers (names in
+/// lower case) and the body.
+fn fetch(url: &str, path: &str) -> (u16, Vec<(String, String)>, String) {
+    fetch_with(url, path, "")
+}
+
+/// [`fetch`] with extra header lines (`Name: value\r\n` each).
+fn fetch_with(url: &str, path: &str, extra: &str) -> (u16, Vec<(String, String)>, String) {
+    use std::io::{Read, Write};
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{extra}\r\n").unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status.parse().unwrap(), headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+#[test]
+fn up_in_an_empty_directory_serves_the_web_ui_built_into_the_binary() {
+    if !hangar_api::WebUi::built_in() {
+        hangar_testkit::skip(
+            "up_in_an_empty_directory_serves_the_web_ui_built_into_the_binary",
+            "this build has no web UI built in (npm was not found when hangar-api was built)",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url) = start(dir.path(), &["up"]);
+    wait_ready(&url);
+
+    for path in ["/", "/movies", "/terminal", "/admin/runs/abc"] {
+        let (status, headers, page) = fetch(&url, path);
+        assert_eq!(status, 200, "{path}: {page}");
+        assert_eq!(header(&headers, "content-type"), "text/html", "{path}");
+        assert_eq!(header(&headers, "cache-control"), "no-cache", "{path}");
+        assert!(
+            header(&headers, "content-security-policy").contains("script-src 'self'"),
+            "{path}"
+        );
+        assert!(page.contains("id=\"main\""), "{path}: {page}");
+    }
+    // The page's own script and style, as Vite named them.
+    let (_, _, page) = fetch(&url, "/");
+    let assets: Vec<&str> = page
+        .split('"')
+        .filter(|s| s.starts_with("/assets/"))
+        .collect();
+    let script = assets
+        .iter()
+        .find(|a| a.ends_with(".js"))
+        .expect("a script");
+    let style = assets
+        .iter()
+        .find(|a| a.ends_with(".css"))
+        .expect("a style");
+    for (asset, content_type) in [(script, "text/javascript"), (style, "text/css")] {
+        let (status, headers, body) = fetch(&url, asset);
+        assert_eq!(status, 200, "{asset}");
+        assert_eq!(header(&headers, "content-type"), content_type, "{asset}");
+        assert_eq!(
+            header(&headers, "cache-control"),
+            "public, max-age=31536000, immutable",
+            "{asset}"
+        );
+        assert!(!body.contains("web-ui-not-built"), "{asset}");
+        assert!(!body.is_empty(), "{asset}");
+        // Its ETag: asked again with it, the answer is 304 without a body.
+        let etag = header(&headers, "etag");
+        assert!(etag.starts_with('"') && etag.len() > 2, "{asset}: {etag}");
+        let (status, again, body) = fetch_with(&url, asset, &format!("If-None-Match: {etag}\r\n"));
+        assert_eq!(status, 304, "{asset}");
+        assert_eq!(header(&again, "etag"), etag);
+        assert!(body.is_empty(), "{asset}");
+    }
+    let (status, headers, _) = fetch(&url, "/assets/no-such-file.js");
+    assert_eq!(status, 404);
+    assert_eq!(header(&headers, "content-type"), "application/problem+json");
+    sigterm(&child);
+    assert_eq!(child.wait().code(), Some(0));
+}
+
 #[test]
 fn serve_refuses_a_database_with_pending_migrations() {
     let dir = tempfile::tempdir().unwrap();
@@ -534,6 +633,29 @@ fn naming_a_pipeline_that_does_not_exist_is_bad_usage() {
 }
 
 #[test]
+fn the_movies_etl_says_how_to_get_its_default_file_when_it_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url) = start(dir.path(), &["up"]);
+    wait_ready(&url);
+    let (code, out, err) =
+        run(hangar(dir.path()).args(["pipeline", "run", "movies_etl", "--wait"]));
+    assert_eq!(code, 1, "the run fails: {out}{err}");
+    let said = format!("{out}{err}");
+    assert!(
+        said.contains("data/datasets/movies.json does not exist; fetch it: "),
+        "{said}"
+    );
+    for how in [
+        hangar_movies::first_run::FETCH_IN_CHECKOUT,
+        hangar_movies::first_run::FETCH_WITH_NPM,
+    ] {
+        assert!(said.contains(how), "{how}: {said}");
+    }
+    sigterm(&child);
+    assert_eq!(child.wait().code(), Some(0));
+}
+
+#[test]
 fn fetch_datasets_takes_one_dataset_and_refuses_unknown_ones() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-datasets");
     let dir = tempfile::tempdir().unwrap();
@@ -638,8 +760,11 @@ fn up_on_a_new_installation_logs_the_site_and_the_steps_that_apply() {
     );
     assert_eq!(
         step1["command"],
-        format!("scripts/fetch-datasets movies && {bin} pipeline run movies_etl --wait"),
-        "no movies.json yet: fetch it first"
+        format!(
+            "{} && {bin} pipeline run movies_etl --wait",
+            hangar_movies::first_run::FETCH_WITH_NPM
+        ),
+        "no movies.json yet, and no checkout: fetch it with npm first"
     );
     let step2 = message(&lines, "next step 2 of 2").unwrap();
     assert!(

@@ -8,11 +8,11 @@ use hangar_api::{Admin, ApiJson, Problem};
 use hangar_store::placeholders::for_dialect;
 use hangar_store::{Dialect, Store, on_pool};
 
-use super::get_movie::find;
 use super::input::{MovieInput, NewMovie, key};
-use super::model::{Bind, Movie};
 use super::store_problem;
 use crate::bind_all;
+use crate::model::{Bind, Movie};
+use crate::query::film;
 
 /// Adds a film. Its key (title and year) must be new.
 #[utoipa::path(
@@ -82,7 +82,7 @@ pub async fn create_movie(
         );
     };
     tracing::info!(movie = id, admin = caller.user_id, "movie added");
-    let movie = find(&store, id).await?.ok_or_else(Problem::internal)?;
+    let movie = film(&store, id).await?.ok_or_else(Problem::internal)?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/movies/{id}"))],

@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use hangar_api::Problem;
-use hangar_store::placeholders::for_dialect;
-use hangar_store::{Store, on_pool};
+use hangar_store::Store;
 
-use super::model::{MOVIE_COLUMNS, Movie};
-use super::{movie_id, no_movie, store_problem};
+use super::{movie_id, no_movie};
+use crate::model::Movie;
+use crate::query::film;
 
 /// Shows a film.
 #[utoipa::path(
@@ -26,23 +26,8 @@ pub async fn get_movie(
     Path(id): Path<String>,
 ) -> Result<Json<Movie>, Problem> {
     let id = movie_id(&id)?;
-    find(&store, id)
+    film(&store, id)
         .await?
         .map(Json)
         .ok_or_else(|| no_movie(id))
-}
-
-/// The film with `id`, if there is one.
-pub(crate) async fn find(store: &Store, id: i64) -> Result<Option<Movie>, Problem> {
-    let sql = for_dialect(
-        store.dialect(),
-        format!("SELECT {MOVIE_COLUMNS} FROM movies m WHERE m.id = ?"),
-    );
-    on_pool!(store, pool => {
-        sqlx::query_as::<_, Movie>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-    })
-    .map_err(store_problem)
 }

@@ -7,8 +7,8 @@ use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-use super::model::Bind;
 use crate::clean::{article_first, slug};
+use crate::model::Bind;
 
 /// A film's fields as written by an admin. On create, `title` is required; on
 /// update, only the fields present change (`null` clears one).

@@ -1,4 +1,6 @@
-//! The movies API.
+//! The movies API: the HTTP face of the movies app. The reads are the app's
+//! queries (`crate::query`), which know nothing of HTTP; their error becomes a
+//! problem document through the one `From<QueryError> for Problem` below.
 //!
 //! | endpoint | file | who |
 //! |---|---|---|
@@ -12,28 +14,26 @@
 
 mod create_movie;
 mod delete_movie;
-pub(crate) mod get_movie;
+mod get_movie;
 mod input;
-pub(crate) mod list_movies;
-pub mod model;
-pub(crate) mod movie_stats;
-pub(crate) mod top_movies;
+mod list_movies;
+mod movie_stats;
+mod top_movies;
 mod update_movie;
 
-use hangar_api::Problem;
+use axum::http::StatusCode;
+use hangar_api::{Problem, bad_cursor};
 use hangar_store::Store;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use model::Bind;
+use crate::query::QueryError;
 
+pub use crate::model::Movie;
+pub use crate::query::{MAX_LIMIT, MovieStats};
 pub use input::MovieInput;
-pub use list_movies::ListParams;
-pub use model::Movie;
-pub use movie_stats::MovieStats;
-
-/// Most films one request returns.
-pub const MAX_LIMIT: u32 = 100;
+pub use list_movies::{ListParams, MoviePage};
+pub use top_movies::TopParams;
 
 /// The movies routes.
 pub fn routes(store: Store) -> OpenApiRouter {
@@ -52,71 +52,15 @@ pub fn routes(store: Store) -> OpenApiRouter {
         .with_state(store)
 }
 
-/// Filters shared by the list and the top-N.
-#[derive(Debug, Default)]
-pub(crate) struct Filters {
-    pub genre: Option<String>,
-    pub distributor: Option<String>,
-    pub year_min: Option<i32>,
-    pub year_max: Option<i32>,
-    pub rating_min: Option<f64>,
-    pub rating_max: Option<f64>,
-}
-
-impl Filters {
-    /// Checks the filters and adds their conditions.
-    pub fn apply(self, clauses: &mut Vec<String>, binds: &mut Vec<Bind>) -> Result<(), Problem> {
-        for (name, rating) in [
-            ("rating_min", self.rating_min),
-            ("rating_max", self.rating_max),
-        ] {
-            if let Some(r) = rating
-                && !(0.0..=10.0).contains(&r)
-            {
-                return Err(Problem::bad_request(format!(
-                    "{name}: {r} is not an IMDb rating from 0 to 10"
-                )));
-            }
+/// A refused query is the caller's 400; a store failure is logged here, once,
+/// and answered 500 without its details.
+impl From<QueryError> for Problem {
+    fn from(err: QueryError) -> Self {
+        match err {
+            QueryError::Invalid(detail) => Problem::bad_request(detail),
+            QueryError::BadCursor => bad_cursor(),
+            QueryError::Store(e) => store_problem(e),
         }
-        if let (Some(min), Some(max)) = (self.year_min, self.year_max)
-            && min > max
-        {
-            return Err(Problem::bad_request(format!(
-                "year_min {min} is after year_max {max}"
-            )));
-        }
-        if let (Some(min), Some(max)) = (self.rating_min, self.rating_max)
-            && min > max
-        {
-            return Err(Problem::bad_request(format!(
-                "rating_min {min} is above rating_max {max}"
-            )));
-        }
-        if let Some(genre) = self.genre {
-            clauses.push("m.major_genre = ?".to_owned());
-            binds.push(Bind::Text(genre));
-        }
-        if let Some(distributor) = self.distributor {
-            clauses.push("m.distributor = ?".to_owned());
-            binds.push(Bind::Text(distributor));
-        }
-        if let Some(year) = self.year_min {
-            clauses.push("m.release_year >= ?".to_owned());
-            binds.push(Bind::Int(year.into()));
-        }
-        if let Some(year) = self.year_max {
-            clauses.push("m.release_year <= ?".to_owned());
-            binds.push(Bind::Int(year.into()));
-        }
-        if let Some(rating) = self.rating_min {
-            clauses.push("m.imdb_rating >= ?".to_owned());
-            binds.push(Bind::Real(rating));
-        }
-        if let Some(rating) = self.rating_max {
-            clauses.push("m.imdb_rating <= ?".to_owned());
-            binds.push(Bind::Real(rating));
-        }
-        Ok(())
     }
 }
 
@@ -128,7 +72,7 @@ pub(crate) fn store_problem(err: impl std::fmt::Display) -> Problem {
 
 /// The problem for an id no film has.
 pub(crate) fn no_movie(id: i64) -> Problem {
-    Problem::new(axum::http::StatusCode::NOT_FOUND, "not-found", "Not found")
+    Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
         .with_detail(format!("no movie {id}"))
 }
 

@@ -3,26 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use hangar_api::{ApiQuery, Problem};
-use hangar_store::placeholders::for_dialect;
-use hangar_store::{Store, on_pool};
+use hangar_store::Store;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{MOVIE_COLUMNS, Movie};
-use super::{Filters, MAX_LIMIT, store_problem};
-use crate::bind_all;
-
-/// Metrics a top-N ranks by; ties go to the film with more IMDb votes.
-pub const METRICS: [&str; 8] = [
-    "imdb_rating",
-    "rotten_tomatoes_rating",
-    "imdb_votes",
-    "worldwide_gross",
-    "us_gross",
-    "us_dvd_sales",
-    "production_budget",
-    "running_time_min",
-];
+use crate::model::Movie;
+use crate::query::{Filters, Limit, Metric, Top, top};
 
 /// Query parameters of the top-N.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -64,57 +50,16 @@ pub async fn top_movies(
     State(store): State<Store>,
     ApiQuery(params): ApiQuery<TopParams>,
 ) -> Result<Json<Vec<Movie>>, Problem> {
-    let metric = params.by.as_deref().unwrap_or("imdb_rating");
-    let Some(metric) = METRICS.iter().find(|m| **m == metric) else {
-        return Err(Problem::bad_request(format!(
-            "by: `{metric}` is not a metric; use one of {}",
-            METRICS.join(", ")
-        )));
-    };
-    let n = params.n.unwrap_or(10);
-    if !(1..=MAX_LIMIT).contains(&n) {
-        return Err(Problem::bad_request(format!(
-            "n: {n} is not from 1 to {MAX_LIMIT}"
-        )));
-    }
-    top(
-        &store,
-        metric,
-        n,
-        Filters {
+    let query = Top {
+        metric: Metric::parse(params.by.as_deref().unwrap_or("imdb_rating"))?,
+        n: Limit::new("n", params.n.unwrap_or(10))?,
+        filters: Filters {
             genre: params.genre,
             distributor: params.distributor,
             year_min: params.year_min,
             year_max: params.year_max,
             ..Filters::default()
         },
-    )
-    .await
-    .map(Json)
-}
-
-/// The `n` best films by `metric` (one of [`METRICS`]) among those `filters` keep.
-pub(crate) async fn top(
-    store: &Store,
-    metric: &str,
-    n: u32,
-    filters: Filters,
-) -> Result<Vec<Movie>, Problem> {
-    let mut clauses = vec![format!("m.{metric} IS NOT NULL")];
-    let mut binds = Vec::new();
-    filters.apply(&mut clauses, &mut binds)?;
-    let sql = for_dialect(
-        store.dialect(),
-        format!(
-            "SELECT {MOVIE_COLUMNS} FROM movies m WHERE {} \
-             ORDER BY m.{metric} DESC, m.imdb_votes DESC, m.id LIMIT {n}",
-            clauses.join(" AND ")
-        ),
-    );
-    on_pool!(store, pool => {
-        bind_all!(sqlx::query_as::<_, Movie>(sqlx::AssertSqlSafe(sql.as_str())), &binds)
-            .fetch_all(pool)
-            .await
-    })
-    .map_err(store_problem)
+    };
+    Ok(Json(top(&store, query).await?))
 }

@@ -7,11 +7,11 @@ use hangar_store::placeholders::for_dialect;
 use hangar_store::{Store, on_pool};
 
 use super::create_movie::{placeholder, timestamp};
-use super::get_movie::find;
 use super::input::{MovieInput, key};
-use super::model::{Bind, Movie};
 use super::{movie_id, no_movie, store_problem};
 use crate::bind_all;
+use crate::model::{Bind, Movie};
+use crate::query::film;
 
 /// Changes the fields given; `null` clears a field.
 #[utoipa::path(
@@ -41,7 +41,7 @@ pub async fn update_movie(
 ) -> Result<Json<Movie>, Problem> {
     let id = movie_id(&id)?;
     let columns = input.columns(false)?;
-    let current = find(&store, id).await?.ok_or_else(|| no_movie(id))?;
+    let current = film(&store, id).await?.ok_or_else(|| no_movie(id))?;
     if columns.sets.is_empty() {
         return Ok(Json(current));
     }
@@ -87,7 +87,7 @@ pub async fn update_movie(
         Err(e) => return Err(store_problem(e)),
     }
     tracing::info!(movie = id, admin = caller.user_id, "movie updated");
-    find(&store, id)
+    film(&store, id)
         .await?
         .map(Json)
         .ok_or_else(|| no_movie(id))

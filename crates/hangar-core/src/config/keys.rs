@@ -103,7 +103,7 @@ pub const KEYS: &[KeySpec] = &[
     key(
         "http.web_dir",
         ValueKind::Text,
-        "directory of the built web UI served at /; empty: none",
+        "directory of a built web UI to serve at / instead of the one built into the binary; empty: the built-in one",
     ),
     KeySpec {
         secret: Secret::Whole,

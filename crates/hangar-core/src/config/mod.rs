@@ -69,8 +69,9 @@ pub struct HttpConfig {
     /// Origins allowed to call the API from a browser (CORS), comma-separated, or
     /// `*` for any; empty: no cross-origin access.
     pub cors_origins: String,
-    /// Directory of the built web UI (`web/dist`), served at `/`; read from disk
-    /// at each request. Empty: no web UI.
+    /// Directory of a built web UI (`web/dist`) to serve at `/` instead of the
+    /// one built into the binary, read from disk at each request (for work on
+    /// the UI). Empty: the UI built into the binary.
     pub web_dir: String,
 }
 
@@ -82,7 +83,7 @@ impl Default for HttpConfig {
             shutdown_timeout: HumanDuration::secs(30),
             body_limit: 1024 * 1024,
             cors_origins: String::new(),
-            web_dir: "web/dist".to_owned(),
+            web_dir: String::new(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! | `format` | `json` (any JSON document), `ndjson` (one JSON value per line → array) or `csv` (rows → objects, empty cells null); default from the extension, else `json` |
 //! | `request_timeout` | HTTP: longest one request may take (default `30s`); the task's own `timeout` bounds the whole try |
 //! | `attempts` | HTTP: tries on connection errors, timeouts and 5xx answers, with backoff (default 3) |
+//! | `missing` | file: what to tell when the file does not exist, i.e. how to get it (the task then fails at once with this text) |
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use serde_json::{Map, Value};
 use super::{Operator, TaskContext, TaskError, only_keys, optional_str};
 use crate::sources::Refused;
 
-const KEYS: [&str; 4] = ["source", "format", "request_timeout", "attempts"];
+const KEYS: [&str; 5] = ["source", "format", "request_timeout", "attempts", "missing"];
 
 /// See the module documentation.
 pub struct Extract;
@@ -57,6 +58,7 @@ fn settings(config: &Map<String, Value>) -> Result<(String, Format, Duration, u3
     let source = optional_str(config, "source")?
         .ok_or("`source` is required: a file path or an http(s) URL")?;
     let format = Format::of(config, source)?;
+    optional_str(config, "missing")?;
     let timeout = match optional_str(config, "request_timeout")? {
         Some(text) => text
             .parse::<HumanDuration>()
@@ -94,10 +96,10 @@ impl Operator for Extract {
                     .map_err(|why| refused(&task, &source, why))?;
                 fetch(&task, &source, timeout, attempts, limit).await?
             } else {
-                let path = task
-                    .sources
-                    .file(&source)
-                    .map_err(|why| refused(&task, &source, why))?;
+                let path = match task.sources.file(&source) {
+                    Ok(path) => path,
+                    Err(why) => return Err(file_refused(&task, &source, why).await),
+                };
                 let size = tokio::fs::metadata(&path)
                     .await
                     .map_err(|e| TaskError::new(format!("cannot read {source}: {e}")))?
@@ -135,6 +137,20 @@ fn refused(task: &TaskContext<'_>, source: &str, why: String) -> TaskError {
             |(name, _)| format!("parameter `{name}`"),
         );
     TaskError::permanent(format!("{from} refused: {why}"))
+}
+
+/// A file source that cannot be read: when it is missing and the task says how
+/// to get it (`missing`), that; otherwise the policy's refusal. A path outside
+/// the roots is never looked at.
+async fn file_refused(task: &TaskContext<'_>, source: &str, why: String) -> TaskError {
+    let missing = optional_str(task.config, "missing").ok().flatten();
+    if let Some(how) = missing
+        && task.sources.names_a_path_under_roots(source)
+        && matches!(tokio::fs::try_exists(source).await, Ok(false))
+    {
+        return TaskError::permanent(format!("{source} does not exist; {how}"));
+    }
+    refused(task, source, why)
 }
 
 async fn fetch(

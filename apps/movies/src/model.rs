@@ -1,5 +1,5 @@
-//! The movie resource as the API shows it, and how a row of either dialect becomes
-//! one.
+//! The movie as the API and the terminal show it, and how a row of either dialect
+//! becomes one.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -79,10 +79,10 @@ macro_rules! bind_all {
         let mut query = $query;
         for bind in $binds {
             query = match bind {
-                $crate::api::model::Bind::Text(v) => query.bind(v.clone()),
-                $crate::api::model::Bind::Int(v) => query.bind(*v),
-                $crate::api::model::Bind::Real(v) => query.bind(*v),
-                $crate::api::model::Bind::Null => query,
+                $crate::model::Bind::Text(v) => query.bind(v.clone()),
+                $crate::model::Bind::Int(v) => query.bind(*v),
+                $crate::model::Bind::Real(v) => query.bind(*v),
+                $crate::model::Bind::Null => query,
             };
         }
         query
