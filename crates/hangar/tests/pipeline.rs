@@ -209,11 +209,11 @@ async fn spawn_reading(backend: Backend, file_roots: &str, http_allow: &str) -> 
         READ,
     ];
     TestApp::spawn_with(backend, pipeline_support::apps(definitions), |c| {
-        c.api.admin_token = "test-admin-token-of-at-least-32-characters".to_owned();
+        c.api.admin_token = "test-admin-token-of-at-least-32-characters".into();
         c.queue.poll_interval = "50ms".parse().unwrap();
         c.pipeline.max_input_bytes = 2_000_000;
-        c.pipeline.file_roots = file_roots.to_owned();
-        c.pipeline.http_allow = http_allow.to_owned();
+        c.pipeline.file_roots = file_roots.parse().unwrap();
+        c.pipeline.http_allow = http_allow.parse().unwrap();
     })
     .await
 }
