@@ -163,8 +163,7 @@ async fn run(args: &Args, config: &Config) -> anyhow::Result<Vec<Value>> {
     let options = EngineOptions {
         queue: "default".to_owned(),
         limits,
-        sources: SourcePolicy::new(&config.pipeline.file_roots, &config.pipeline.http_allow)
-            .map_err(anyhow::Error::msg)?,
+        sources: SourcePolicy::new(&config.pipeline.file_roots, &config.pipeline.http_allow),
     };
     let pipelines = Pipelines::new(registry, store.clone(), queue.clone(), options);
     let mut jobs = JobRegistry::new();

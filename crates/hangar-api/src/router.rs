@@ -11,6 +11,7 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Extension, Router};
+use hangar_core::config::{List, Origin};
 use prometheus_client::registry::Registry;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -48,7 +49,7 @@ pub struct RouterParts {
     /// Saved responses for `Idempotency-Key`.
     pub idempotency: Idempotency,
     /// Origins allowed cross-origin (`http.cors_origins`).
-    pub cors_origins: String,
+    pub cors_origins: List<Origin>,
     /// The web UI, served for every path no route takes.
     pub web: WebUi,
 }
@@ -153,20 +154,19 @@ fn security_headers(router: Router) -> Router {
     })
 }
 
-/// The CORS policy of `http.cors_origins`: none when empty.
-fn cors(origins: &str) -> Option<CorsLayer> {
-    let origins: Vec<&str> = origins
-        .split(',')
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .collect();
+/// The CORS policy of `http.cors_origins`: none when empty. The origins were
+/// checked when the configuration loaded.
+fn cors(origins: &List<Origin>) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }
-    let allow = if origins.contains(&"*") {
+    let allow = if origins.any() {
         AllowOrigin::any()
     } else {
-        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        AllowOrigin::list(origins.iter().map(|o| {
+            HeaderValue::from_str(o.as_str())
+                .expect("an origin parsed at load is ASCII without control characters")
+        }))
     };
     Some(
         CorsLayer::new()

@@ -5,6 +5,8 @@
 //! name = "movies_etl"
 //! description = "Load movies.json into the movies tables"
 //! schedule = "15 3 * * *"          # optional, UTC
+//! catchup = "latest"               # cron times missed while down: none, latest (default) or all
+//! catchup_limit = 10               # with "all": most runs one downtime creates (default 10)
 //! max_active_runs = 1              # optional, default 1
 //!
 //! [params.source]
@@ -37,7 +39,8 @@ use toml::Spanned;
 
 use crate::operator::Operators;
 use crate::spec::{
-    ParamSpec, ParamType, PipelineName, PipelineSpec, Schedule, TaskId, TaskSpec, TriggerRule,
+    CatchUp, ParamSpec, ParamType, PipelineName, PipelineSpec, Schedule, TaskId, TaskSpec,
+    TriggerRule,
 };
 
 /// Keys of a task that are not operator settings.
@@ -88,6 +91,8 @@ struct RawPipeline {
     name: Spanned<String>,
     description: Option<String>,
     schedule: Option<Spanned<String>>,
+    catchup: Option<Spanned<String>>,
+    catchup_limit: Option<Spanned<u32>>,
     max_active_runs: Option<Spanned<u32>>,
     #[serde(default)]
     params: BTreeMap<String, Spanned<RawParam>>,
@@ -133,6 +138,9 @@ pub fn parse(
         Schedule::parse(s.get_ref())
             .map_err(|m| errors.push(error(at(Some(s.span())), None, m)))
             .ok()
+    });
+    let (catchup, catchup_limit) = catch_up(&raw, &mut |span, message| {
+        errors.push(error(at(Some(span)), None, message));
     });
     let max_active_runs = match &raw.max_active_runs {
         Some(n) if *n.get_ref() == 0 => {
@@ -263,10 +271,53 @@ pub fn parse(
         description: raw.description,
         params,
         schedule,
+        catchup,
+        catchup_limit,
         max_active_runs,
         tasks: ordered,
         source: source.to_owned(),
     })
+}
+
+/// The catch-up policy and its limit; each problem is reported with its span.
+fn catch_up(
+    raw: &RawPipeline,
+    report: &mut dyn FnMut(std::ops::Range<usize>, String),
+) -> (CatchUp, u32) {
+    let catchup = match &raw.catchup {
+        Some(text) => CatchUp::parse(text.get_ref()).unwrap_or_else(|m| {
+            report(text.span(), m);
+            CatchUp::default()
+        }),
+        None => CatchUp::default(),
+    };
+    if raw.schedule.is_none()
+        && let Some(text) = &raw.catchup
+    {
+        report(
+            text.span(),
+            "catchup applies to cron times, and this pipeline has no schedule".to_owned(),
+        );
+    }
+    let limit = match &raw.catchup_limit {
+        None => CatchUp::DEFAULT_LIMIT,
+        Some(n) if catchup != CatchUp::All => {
+            report(
+                n.span(),
+                "catchup_limit applies only with catchup = \"all\"".to_owned(),
+            );
+            CatchUp::DEFAULT_LIMIT
+        }
+        Some(n) if !(1..=CatchUp::MAX_LIMIT).contains(n.get_ref()) => {
+            report(
+                n.span(),
+                format!("catchup_limit must be between 1 and {}", CatchUp::MAX_LIMIT),
+            );
+            CatchUp::DEFAULT_LIMIT
+        }
+        Some(n) => *n.get_ref(),
+    };
+    (catchup, limit)
 }
 
 fn parse_task(
@@ -537,6 +588,8 @@ mod tests {
         let order: Vec<&str> = spec.tasks.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(order, vec!["read", "load"]);
         assert_eq!(spec.schedule.unwrap().as_str(), "0 3 * * *");
+        assert_eq!(spec.catchup, CatchUp::Latest);
+        assert_eq!(spec.catchup_limit, CatchUp::DEFAULT_LIMIT);
         assert_eq!(spec.max_active_runs, 1);
     }
 
@@ -617,6 +670,22 @@ mod tests {
                 "p.toml:2: unknown field `colour`",
             ),
             ("", "a pipeline needs at least one [[tasks]] entry"),
+            (
+                "schedule = \"0 3 * * *\"\ncatchup = \"some\"\n[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\n",
+                "p.toml:3: unknown catchup `some`; expected none, latest or all",
+            ),
+            (
+                "catchup = \"all\"\n[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\n",
+                "p.toml:2: catchup applies to cron times, and this pipeline has no schedule",
+            ),
+            (
+                "schedule = \"0 3 * * *\"\ncatchup_limit = 5\n[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\n",
+                "p.toml:3: catchup_limit applies only with catchup = \"all\"",
+            ),
+            (
+                "schedule = \"0 3 * * *\"\ncatchup = \"all\"\ncatchup_limit = 0\n[[tasks]]\nid = \"a\"\noperator = \"sql\"\nsql = \"x\"\n",
+                "p.toml:4: catchup_limit must be between 1 and 1000",
+            ),
         ] {
             let found = errors(&format!("{HEAD}{body}"));
             assert!(

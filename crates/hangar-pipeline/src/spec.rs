@@ -221,6 +221,14 @@ impl Schedule {
         self.cron.find_previous_occurrence(&now, true).ok()
     }
 
+    /// The last firing time before `before`.
+    pub fn previous_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.cron.find_previous_occurrence(&before, false).ok()
+    }
+
     /// The first firing time after `after`.
     pub fn next_after(
         &self,
@@ -236,6 +244,45 @@ impl Serialize for Schedule {
     }
 }
 
+/// What the scheduler does with the cron times that passed while no scheduler
+/// was running (Airflow's `catchup`, with a third choice).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatchUp {
+    /// Missed times are skipped: a time fires only when a scheduler sees it
+    /// on time (within a minute), and after downtime the pipeline waits for its
+    /// next cron time.
+    None,
+    /// After downtime, one run, for the most recent missed time; the older ones
+    /// are skipped (Airflow's `catchup = False`). The default.
+    #[default]
+    Latest,
+    /// One run for each missed time, oldest first, at most `catchup_limit` of
+    /// them: the most recent ones (Airflow's `catchup = True`, bounded).
+    All,
+}
+
+impl CatchUp {
+    /// Most runs `all` creates for one downtime, unless `catchup_limit` says.
+    pub const DEFAULT_LIMIT: u32 = 10;
+    /// Largest `catchup_limit` accepted.
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// Parses `none`, `latest` or `all`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        Ok(match text {
+            "none" => Self::None,
+            "latest" => Self::Latest,
+            "all" => Self::All,
+            other => {
+                return Err(format!(
+                    "unknown catchup `{other}`; expected none, latest or all"
+                ));
+            }
+        })
+    }
+}
+
 /// A validated pipeline.
 #[derive(Debug, Clone, Serialize)]
 pub struct PipelineSpec {
@@ -247,6 +294,10 @@ pub struct PipelineSpec {
     pub params: Vec<ParamSpec>,
     /// When it runs by itself.
     pub schedule: Option<Schedule>,
+    /// What happens to cron times missed while no scheduler ran.
+    pub catchup: CatchUp,
+    /// With `catchup = "all"`, most runs one downtime creates.
+    pub catchup_limit: u32,
     /// Runs at once; further triggers wait, queued.
     pub max_active_runs: u32,
     /// Its tasks, in a topological order.

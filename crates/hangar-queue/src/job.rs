@@ -65,12 +65,7 @@ pub struct QueueName(String);
 impl QueueName {
     /// Parses a queue name.
     pub fn new(name: &str) -> Result<Self, QueueError> {
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        let valid = hangar_core::config::is_queue_name(name);
         if valid {
             Ok(Self(name.to_owned()))
         } else {
@@ -94,7 +89,7 @@ impl fmt::Display for QueueName {
 }
 
 /// The queue jobs go to unless they say otherwise.
-pub const DEFAULT_QUEUE: &str = "default";
+pub const DEFAULT_QUEUE: &str = hangar_core::config::DEFAULT_QUEUE;
 
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

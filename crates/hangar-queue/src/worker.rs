@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hangar_core::Shutdown;
 use hangar_core::backoff::{Backoff, jitter};
-use hangar_core::config::QueueConfig;
+use hangar_core::config::{QueueConfig, QueueList};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -52,7 +52,7 @@ impl WorkerOptions {
     /// Options from the `[queue]` configuration.
     pub fn from_config(config: &QueueConfig) -> Result<Self, QueueError> {
         Ok(Self {
-            queues: parse_queues(&config.queues, config.concurrency as usize)?,
+            queues: queues_of(&config.queues, config.concurrency)?,
             lease: config.lease.get(),
             poll_interval: config.poll_interval.get(),
             shutdown_timeout: config.shutdown_timeout.get(),
@@ -68,43 +68,35 @@ impl WorkerOptions {
     }
 }
 
-/// Parses `default,mail=2`: queue names, each with an optional concurrency.
+/// Parses `default,mail=2`: queue names, each with an optional concurrency (else
+/// `default_concurrency`). The same rules as `queue.queues` in the configuration.
 pub fn parse_queues(
     spec: &str,
     default_concurrency: usize,
 ) -> Result<Vec<(QueueName, usize)>, QueueError> {
-    let mut queues: Vec<(QueueName, usize)> = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, concurrency) = match part.split_once('=') {
-            Some((name, n)) => {
-                let n: usize = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    QueueError::invalid(
-                        "queues",
-                        format!(
-                            "`{part}`: the concurrency after `=` must be a whole number above 0"
-                        ),
-                    )
-                })?;
-                (name.trim(), n)
-            }
-            None => (part, default_concurrency.max(1)),
-        };
-        let name = QueueName::new(name)?;
-        if queues.iter().any(|(q, _)| *q == name) {
-            return Err(QueueError::invalid(
-                "queues",
-                format!("`{name}` is listed twice"),
-            ));
-        }
-        queues.push((name, concurrency));
-    }
-    if queues.is_empty() {
-        return Err(QueueError::invalid(
-            "queues",
-            "name at least one queue, e.g. `default`",
-        ));
-    }
-    Ok(queues)
+    let list: QueueList = spec
+        .parse()
+        .map_err(|message: String| QueueError::invalid("queues", message))?;
+    queues_of(
+        &list,
+        u32::try_from(default_concurrency).unwrap_or(u32::MAX),
+    )
+}
+
+/// The queues of a parsed `queue.queues`, each with its concurrency.
+fn queues_of(
+    list: &QueueList,
+    default_concurrency: u32,
+) -> Result<Vec<(QueueName, usize)>, QueueError> {
+    list.items()
+        .iter()
+        .map(|spec| {
+            let concurrency = spec
+                .concurrency
+                .map_or(default_concurrency.max(1), std::num::NonZeroU32::get);
+            Ok((QueueName::new(&spec.name)?, concurrency as usize))
+        })
+        .collect()
 }
 
 /// A job being run by this worker.

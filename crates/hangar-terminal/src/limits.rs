@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hangar_core::config::TerminalConfig;
 use tokio::time::Instant;
 
 /// What one session may use.
@@ -37,20 +38,29 @@ pub struct Limits {
     pub max_protocol_errors: u32,
 }
 
+/// The defaults are the `[terminal]` settings' defaults: they are written once,
+/// in [`TerminalConfig`].
 impl Default for Limits {
     fn default() -> Self {
+        Self::from(&TerminalConfig::default())
+    }
+}
+
+impl From<&TerminalConfig> for Limits {
+    /// The session limits of the `[terminal]` settings.
+    fn from(config: &TerminalConfig) -> Self {
         Self {
-            max_line: 1024,
-            commands_per_minute: 120,
-            command_burst: 20,
-            max_command_output: 256 * 1024,
-            max_session_output: 16 * 1024 * 1024,
-            command_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(15 * 60),
-            max_session: Duration::from_secs(2 * 3600),
-            max_rows: 100,
-            history: 200,
-            max_protocol_errors: 20,
+            max_line: config.max_line as usize,
+            commands_per_minute: config.commands_per_minute,
+            command_burst: config.command_burst,
+            max_command_output: config.max_command_output as usize,
+            max_session_output: config.max_session_output,
+            command_timeout: config.command_timeout.get(),
+            idle_timeout: config.idle_timeout.get(),
+            max_session: config.max_session.get(),
+            max_rows: config.max_rows,
+            history: config.history as usize,
+            max_protocol_errors: config.max_protocol_errors,
         }
     }
 }

@@ -82,7 +82,7 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
     ) -> TestApp {
         let mut config = Config::default();
-        config.auth.jwt_secret = TEST_JWT_SECRET.to_owned();
+        config.auth.jwt_secret = TEST_JWT_SECRET.into();
         if let Some(broker) = &broker {
             config.queue_url = QueueUrl::Amqp(broker.url.clone());
             config.queue.broker_prefix = broker.prefix.clone();

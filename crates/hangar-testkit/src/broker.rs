@@ -42,11 +42,10 @@ impl TestBroker {
     }
 
     /// Remembers the queues of a `queue.queues` setting, to delete them afterwards.
-    pub fn watch_queues(&mut self, spec: &str) {
-        if let Ok(queues) = hangar_queue::parse_queues(spec, 1) {
-            for (queue, _) in queues {
-                self.queues.push(format!("{}.jobs.{queue}", self.prefix));
-            }
+    pub fn watch_queues(&mut self, queues: &hangar_core::config::QueueList) {
+        for queue in queues.items() {
+            self.queues
+                .push(format!("{}.jobs.{}", self.prefix, queue.name));
         }
     }
 }

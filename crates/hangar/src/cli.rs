@@ -148,7 +148,7 @@ pub struct WorkerArgs {
     /// Queues to work, each with an optional concurrency: `default,mail=2`
     /// [default: queue.queues]
     #[arg(long, value_name = "QUEUES")]
-    pub queues: Option<String>,
+    pub queues: Option<hangar_core::config::QueueList>,
     /// Jobs at once per queue, where --queues gives no number [default: queue.concurrency]
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,

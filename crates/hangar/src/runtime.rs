@@ -207,7 +207,7 @@ pub fn start(
             apps.terminal(&ctx, &mut commands)?;
             let terminal = Terminal {
                 registry: commands,
-                limits: hangar_api::terminal::limits(&config.terminal),
+                limits: hangar_terminal::Limits::from(&config.terminal),
                 about: site
                     .as_deref()
                     .map_or_else(hangar_api::site::anonymous_about, Site::about),
@@ -401,8 +401,7 @@ pub fn pipeline_engine(
                 .unwrap_or(usize::MAX),
             max_input_bytes: config.pipeline.max_input_bytes,
         },
-        sources: SourcePolicy::new(&config.pipeline.file_roots, &config.pipeline.http_allow)
-            .map_err(PipelineError::Setting)?,
+        sources: SourcePolicy::new(&config.pipeline.file_roots, &config.pipeline.http_allow),
     };
     Ok(Pipelines::new(
         registry,

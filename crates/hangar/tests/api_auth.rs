@@ -867,7 +867,7 @@ async fn registering_taken_addresses_slows_the_address_down(backend: Backend) {
 async fn every_answer_follows_the_http_conventions(backend: Backend) {
     let Some(app) = spawn_with_movies(backend, |c| {
         c.http.body_limit = 1024;
-        c.http.cors_origins = "https://movies.example.test".to_owned();
+        c.http.cors_origins = "https://movies.example.test".parse().unwrap();
     })
     .await
     else {

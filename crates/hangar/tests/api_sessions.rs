@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
     TestApp::spawn_with(backend, hangar::apps().unwrap(), |c| {
-        c.api.admin_token = ADMIN_TOKEN.to_owned();
+        c.api.admin_token = ADMIN_TOKEN.into();
     })
     .await
 }

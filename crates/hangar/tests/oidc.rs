@@ -146,7 +146,7 @@ async fn sign_in_with_a_real_openid_connect_provider() {
         c.auth.oidc.name = "test".to_owned();
         c.auth.oidc.issuer = issuer.clone();
         c.auth.oidc.client_id = CLIENT_ID.to_owned();
-        c.auth.oidc.client_secret = CLIENT_SECRET.to_owned();
+        c.auth.oidc.client_secret = CLIENT_SECRET.into();
         c.auth.oidc.redirect_url = REDIRECT.to_owned();
     })
     .await

@@ -209,11 +209,11 @@ async fn spawn_reading(backend: Backend, file_roots: &str, http_allow: &str) -> 
         READ,
     ];
     TestApp::spawn_with(backend, pipeline_support::apps(definitions), |c| {
-        c.api.admin_token = "test-admin-token-of-at-least-32-characters".to_owned();
+        c.api.admin_token = "test-admin-token-of-at-least-32-characters".into();
         c.queue.poll_interval = "50ms".parse().unwrap();
         c.pipeline.max_input_bytes = 2_000_000;
-        c.pipeline.file_roots = file_roots.to_owned();
-        c.pipeline.http_allow = http_allow.to_owned();
+        c.pipeline.file_roots = file_roots.parse().unwrap();
+        c.pipeline.http_allow = http_allow.parse().unwrap();
     })
     .await
 }
@@ -915,3 +915,112 @@ on_each_backend!(
     the_movies_etl_loads_the_sample_and_a_second_run_changes_nothing,
     the_movies_etl_loads_the_full_dataset,
 );
+
+/// Hourly, in the year 2100: the test app's own scheduler (on the wall clock)
+/// never fires these, and the test replays their schedule on a clock of its own.
+const CATCHUP_NONE: &str = r#"
+name = "catchup_none"
+schedule = "0 0 * * * * 2100"
+catchup = "none"
+[[tasks]]
+id = "a"
+operator = "test.emit"
+"#;
+
+const CATCHUP_LATEST: &str = r#"
+name = "catchup_latest"
+schedule = "0 0 * * * * 2100"
+[[tasks]]
+id = "a"
+operator = "test.emit"
+"#;
+
+const CATCHUP_ALL: &str = r#"
+name = "catchup_all"
+schedule = "0 0 * * * * 2100"
+catchup = "all"
+[[tasks]]
+id = "a"
+operator = "test.emit"
+"#;
+
+const CATCHUP_BOUNDED: &str = r#"
+name = "catchup_bounded"
+schedule = "0 0 * * * * 2100"
+catchup = "all"
+catchup_limit = 3
+[[tasks]]
+id = "a"
+operator = "test.emit"
+"#;
+
+/// A scheduler down from 00:30 to 05:30 missed five cron times (01:00 … 05:00):
+/// `none` creates no run for them, `latest` one, `all` five, and `all` bounded by
+/// `catchup_limit = 3` the three most recent. Back on time, every policy fires.
+async fn missed_cron_times_fire_by_the_catchup_policy(backend: Backend) {
+    let definitions = vec![CATCHUP_NONE, CATCHUP_LATEST, CATCHUP_ALL, CATCHUP_BOUNDED];
+    let Some(app) = TestApp::spawn_with(backend, pipeline_support::apps(definitions), |_| {}).await
+    else {
+        return;
+    };
+    let at = |time: &str| {
+        format!("2100-01-01T{time}Z")
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    let fired = |name: &'static str| {
+        let pipelines = app.pipelines.clone();
+        async move {
+            let mut hours: Vec<String> = pipelines
+                .runs(Some(name), None, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|run| {
+                    assert_eq!(run.triggered_by, "schedule", "{run:#?}");
+                    run.logical_date.unwrap().format("%H:%M").to_string()
+                })
+                .collect();
+            hours.sort();
+            hours
+        }
+    };
+    let policies = [
+        "catchup_none",
+        "catchup_latest",
+        "catchup_all",
+        "catchup_bounded",
+    ];
+
+    // First sight: each pipeline starts from now and fires nothing for the past.
+    app.pipelines.fire_due_at(at("00:30:00")).await;
+    for name in policies {
+        assert!(fired(name).await.is_empty(), "{name}");
+    }
+
+    app.pipelines.fire_due_at(at("05:30:00")).await;
+    assert_eq!(fired("catchup_none").await, Vec::<String>::new());
+    assert_eq!(fired("catchup_latest").await, ["05:00"]);
+    assert_eq!(
+        fired("catchup_all").await,
+        ["01:00", "02:00", "03:00", "04:00", "05:00"]
+    );
+    assert_eq!(fired("catchup_bounded").await, ["03:00", "04:00", "05:00"]);
+
+    // Another pass within the hour: nothing new is due.
+    app.pipelines.fire_due_at(at("05:59:59")).await;
+    assert_eq!(fired("catchup_latest").await, ["05:00"]);
+    assert_eq!(fired("catchup_all").await.len(), 5);
+
+    // 06:00 seen ten seconds late is on time, for `none` too.
+    app.pipelines.fire_due_at(at("06:00:10")).await;
+    assert_eq!(fired("catchup_none").await, ["06:00"]);
+    assert_eq!(fired("catchup_latest").await, ["05:00", "06:00"]);
+    assert_eq!(fired("catchup_all").await.len(), 6);
+    assert_eq!(
+        fired("catchup_bounded").await,
+        ["03:00", "04:00", "05:00", "06:00"]
+    );
+}
+
+on_each_backend!(missed_cron_times_fire_by_the_catchup_policy);

@@ -433,7 +433,7 @@ async fn the_admin_api_refuses_callers_without_an_admin_credential() {
     let probe = Arc::new(Probe::default());
     let app = TestApp::spawn_queue(QueueBackend::Sqlite, support::apps(&probe), |c| {
         support::fast(c);
-        c.api.admin_token = String::new();
+        c.api.admin_token = "".into();
     })
     .await
     .unwrap();

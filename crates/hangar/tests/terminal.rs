@@ -386,7 +386,7 @@ async fn the_origin_is_checked() {
         }
         other => panic!("a foreign origin was let in: {:?}", other.is_ok()),
     }
-    let app = spawn(|c| c.terminal.allowed_origins = "https://site.example".to_owned()).await;
+    let app = spawn(|c| c.terminal.allowed_origins = "https://site.example".parse().unwrap()).await;
     assert!(
         Term::open_with(&app, Some("https://site.example"))
             .await

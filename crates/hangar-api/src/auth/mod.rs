@@ -43,7 +43,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hangar_core::config::{AuthConfig, Registration};
+use hangar_core::config::{AuthConfig, Registration, Secret};
 use hangar_store::Store;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -87,7 +87,7 @@ struct Inner {
     tokens: Option<Tokens>,
     access_ttl: Duration,
     refresh_ttl: Duration,
-    admin_token: String,
+    admin_token: Secret,
     limits: Limits,
     registration: Registration,
     invite_ttl: Duration,
@@ -126,19 +126,19 @@ impl Auth {
     /// endpoints answer 503 and only the admin token authenticates.
     pub fn new(
         config: &AuthConfig,
-        admin_token: &str,
+        admin_token: &Secret,
         store: Store,
     ) -> Result<Self, AuthConfigError> {
-        let tokens = match config.jwt_secret.chars().count() {
+        let tokens = match config.jwt_secret.chars() {
             0 => None,
             n if n < MIN_SECRET_CHARS => return Err(AuthConfigError::ShortSecret(n)),
             _ => Some(Tokens::new(
-                &config.jwt_secret,
+                config.jwt_secret.expose(),
                 &config.issuer,
                 &config.audience,
             )),
         };
-        match admin_token.chars().count() {
+        match admin_token.chars() {
             n if n > 0 && n < MIN_SECRET_CHARS => {
                 return Err(AuthConfigError::ShortAdminToken(n));
             }
@@ -150,7 +150,7 @@ impl Auth {
             tokens,
             access_ttl: config.access_ttl.get(),
             refresh_ttl: config.refresh_ttl.get(),
-            admin_token: admin_token.to_owned(),
+            admin_token: admin_token.clone(),
             limits: Limits::new(
                 config.ip_attempts,
                 config.account_attempts,
@@ -198,7 +198,8 @@ impl Auth {
     /// that is not revoked, of an account that is enabled; the roles are the
     /// account's as they are now.
     pub async fn authenticate(&self, token: &str) -> Result<Caller, Problem> {
-        if !self.0.admin_token.is_empty() && same(token.as_bytes(), self.0.admin_token.as_bytes()) {
+        let admin_token = self.0.admin_token.expose();
+        if !admin_token.is_empty() && same(token.as_bytes(), admin_token.as_bytes()) {
             return Ok(Caller {
                 user_id: "admin-token".to_owned(),
                 email: String::new(),

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hangar_core::config::OidcConfig;
+use hangar_core::config::{OidcConfig, Secret};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
@@ -40,7 +40,7 @@ pub struct Provider {
     name: String,
     issuer: String,
     client_id: String,
-    client_secret: String,
+    client_secret: Secret,
     redirect_url: String,
     scopes: String,
     http: reqwest::Client,
@@ -79,9 +79,9 @@ impl Provider {
             return Ok(None);
         }
         for (field, value) in [
-            ("client_id", &config.client_id),
-            ("client_secret", &config.client_secret),
-            ("redirect_url", &config.redirect_url),
+            ("client_id", config.client_id.as_str()),
+            ("client_secret", config.client_secret.expose()),
+            ("redirect_url", config.redirect_url.as_str()),
         ] {
             if value.is_empty() {
                 return Err(format!("{field} is required when issuer is set"));
@@ -337,7 +337,7 @@ pub async fn oidc_callback(
     let response = provider
         .http
         .post(&discovered.token_endpoint)
-        .basic_auth(&provider.client_id, Some(&provider.client_secret))
+        .basic_auth(&provider.client_id, Some(provider.client_secret.expose()))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code),

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode, header};
-use hangar_core::config::TerminalConfig;
-use hangar_terminal::{Limits, Sessions, Terminal};
+use hangar_core::config::{List, Origin, TerminalConfig};
+use hangar_terminal::{Sessions, Terminal};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,7 +27,7 @@ use crate::problem::Problem;
 pub struct TerminalService {
     terminal: Arc<Terminal>,
     sessions: Sessions,
-    allowed_origins: Vec<String>,
+    allowed_origins: List<Origin>,
     idle_timeout: Duration,
     max_session: Duration,
     max_message: usize,
@@ -41,12 +41,7 @@ impl TerminalService {
         Self {
             terminal: Arc::new(terminal),
             sessions: Sessions::new(config.max_sessions, config.max_sessions_per_ip),
-            allowed_origins: config
-                .allowed_origins
-                .split(',')
-                .map(|o| o.trim().trim_end_matches('/').to_owned())
-                .filter(|o| !o.is_empty())
-                .collect(),
+            allowed_origins: config.allowed_origins.clone(),
             idle_timeout: config.idle_timeout.get(),
             max_session: config.max_session.get(),
             max_message: config.max_message as usize,
@@ -70,7 +65,7 @@ impl TerminalService {
                 .unwrap_or_default();
             same_authority(origin, host)
         } else {
-            self.allowed_origins.iter().any(|o| o == origin || o == "*")
+            self.allowed_origins.allows(origin)
         };
         if allowed {
             Ok(())
@@ -108,23 +103,6 @@ fn same_authority(origin: &str, host: &str) -> bool {
         _ => (host, None),
     };
     origin_host.eq_ignore_ascii_case(host_name) && origin_port == host_port.or(default)
-}
-
-/// The session limits of `config`.
-pub fn limits(config: &TerminalConfig) -> Limits {
-    Limits {
-        max_line: config.max_line as usize,
-        commands_per_minute: config.commands_per_minute,
-        command_burst: config.command_burst,
-        max_command_output: config.max_command_output as usize,
-        max_session_output: config.max_session_output,
-        command_timeout: config.command_timeout.get(),
-        idle_timeout: config.idle_timeout.get(),
-        max_session: config.max_session.get(),
-        max_rows: config.max_rows,
-        history: config.history as usize,
-        max_protocol_errors: config.max_protocol_errors,
-    }
 }
 
 /// The terminal's route.

@@ -14,7 +14,7 @@ pub enum ValueKind {
 
 /// Whether, and how much of, a value is hidden when it is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Secret {
+pub enum Redaction {
     /// Shown as it is.
     No,
     /// A URL whose password is replaced by `***`.
@@ -23,14 +23,14 @@ pub enum Secret {
     Whole,
 }
 
-impl Secret {
+impl Redaction {
     /// The text to show for a value of this secrecy.
     pub fn redact(self, value: &str) -> String {
         match self {
-            Secret::No => value.to_owned(),
-            Secret::UrlPassword => super::url::redact(value),
-            Secret::Whole if value.is_empty() => String::new(),
-            Secret::Whole => "***".to_owned(),
+            Redaction::No => value.to_owned(),
+            Redaction::UrlPassword => super::url::redact(value),
+            Redaction::Whole if value.is_empty() => String::new(),
+            Redaction::Whole => "***".to_owned(),
         }
     }
 }
@@ -43,7 +43,7 @@ pub struct KeySpec {
     /// How its environment variable is read.
     pub kind: ValueKind,
     /// How it is shown.
-    pub secret: Secret,
+    pub redaction: Redaction,
     /// One line for `hangar config show` and the docs.
     pub doc: &'static str,
 }
@@ -52,7 +52,7 @@ const fn key(key: &'static str, kind: ValueKind, doc: &'static str) -> KeySpec {
     KeySpec {
         key,
         kind,
-        secret: Secret::No,
+        redaction: Redaction::No,
         doc,
     }
 }
@@ -60,7 +60,7 @@ const fn key(key: &'static str, kind: ValueKind, doc: &'static str) -> KeySpec {
 /// Every key Hangar reads, in the order `hangar config show` prints them.
 pub const KEYS: &[KeySpec] = &[
     KeySpec {
-        secret: Secret::UrlPassword,
+        redaction: Redaction::UrlPassword,
         ..key(
             "database_url",
             ValueKind::Text,
@@ -68,7 +68,7 @@ pub const KEYS: &[KeySpec] = &[
         )
     },
     KeySpec {
-        secret: Secret::UrlPassword,
+        redaction: Redaction::UrlPassword,
         ..key(
             "queue_url",
             ValueKind::Text,
@@ -106,7 +106,7 @@ pub const KEYS: &[KeySpec] = &[
         "directory of a built web UI to serve at / instead of the one built into the binary; empty: the built-in one",
     ),
     KeySpec {
-        secret: Secret::Whole,
+        redaction: Redaction::Whole,
         ..key(
             "api.admin_token",
             ValueKind::Text,
@@ -114,7 +114,7 @@ pub const KEYS: &[KeySpec] = &[
         )
     },
     KeySpec {
-        secret: Secret::Whole,
+        redaction: Redaction::Whole,
         ..key(
             "auth.jwt_secret",
             ValueKind::Text,
@@ -174,7 +174,7 @@ pub const KEYS: &[KeySpec] = &[
         "client id at the provider",
     ),
     KeySpec {
-        secret: Secret::Whole,
+        redaction: Redaction::Whole,
         ..key(
             "auth.oidc.client_secret",
             ValueKind::Text,

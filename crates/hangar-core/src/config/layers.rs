@@ -141,6 +141,7 @@ fn config_file(options: &LoadOptions) -> Option<(PathBuf, bool)> {
 }
 
 /// Validates the whole file against [`Config`], then returns each leaf with its line.
+/// An error in a value names its key: `queue.queues: ...`.
 fn read_file(
     path: &Path,
     text: &str,
@@ -154,35 +155,47 @@ fn read_file(
             message: message.trim().to_owned(),
         }
     };
-    toml::from_str::<Config>(text).map_err(|e| at(e.span(), e.message()))?;
-    let table: toml::Table = toml::from_str(text).map_err(|e| at(e.span(), e.message()))?;
     let spanned = toml::de::DeTable::parse(text).map_err(|e| at(e.span(), e.message()))?;
-    let mut lines = BTreeMap::new();
-    key_lines(text, "", spanned.get_ref(), &mut lines);
+    let mut leaves = BTreeMap::new();
+    key_lines(text, "", spanned.get_ref(), &mut leaves);
+    toml::from_str::<Config>(text).map_err(|e| {
+        let key = e.span().and_then(|span| {
+            leaves
+                .iter()
+                .find(|(_, (_, value))| value.contains(&span.start))
+                .map(|(key, _)| key)
+        });
+        match key {
+            Some(key) => at(e.span(), &format!("{key}: {}", e.message().trim())),
+            None => at(e.span(), e.message()),
+        }
+    })?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| at(e.span(), e.message()))?;
 
     let mut flat = Flat::new();
     flatten("", &table, &mut flat);
     Ok(flat
         .into_iter()
         .map(|(key, value)| {
-            let line = lines.get(&key).copied().unwrap_or(1);
+            let line = leaves.get(&key).map_or(1, |(line, _)| *line);
             (key, (value, line))
         })
         .collect())
 }
 
+/// Each leaf key's line and the byte range of its value.
 fn key_lines(
     text: &str,
     prefix: &str,
     table: &toml::de::DeTable<'_>,
-    out: &mut BTreeMap<String, usize>,
+    out: &mut BTreeMap<String, (usize, std::ops::Range<usize>)>,
 ) {
     for (key, value) in table {
         let path = join(prefix, key.get_ref());
         match value.get_ref() {
             toml::de::DeValue::Table(inner) => key_lines(text, &path, inner, out),
             _ => {
-                out.insert(path, line_col(text, key.span().start).0);
+                out.insert(path, (line_col(text, key.span().start).0, value.span()));
             }
         }
     }

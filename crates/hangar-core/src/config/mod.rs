@@ -7,6 +7,8 @@ mod duration;
 mod error;
 mod keys;
 mod layers;
+mod list;
+mod secret;
 mod url;
 
 use std::collections::BTreeMap;
@@ -17,8 +19,12 @@ use serde::{Deserialize, Serialize};
 
 pub use duration::{HumanDuration, ParseDurationError};
 pub use error::ConfigError;
-pub use keys::{KEYS, KeySpec, Secret, ValueKind, env_var_name};
+pub use keys::{KEYS, KeySpec, Redaction, ValueKind, env_var_name};
 pub use layers::{DEFAULT_FILE, LoadOptions, Source, line_col};
+pub use list::{
+    DEFAULT_QUEUE, List, ListItem, Origin, QueueList, QueueSpec, UrlPrefix, is_queue_name,
+};
+pub use secret::Secret;
 pub use url::{
     DatabaseEngine, DatabaseUrl, ParseDatabaseUrlError, ParseQueueUrlError, QueueUrl, redact,
 };
@@ -66,9 +72,9 @@ pub struct HttpConfig {
     pub shutdown_timeout: HumanDuration,
     /// Largest request body, in bytes; larger ones are answered 413.
     pub body_limit: u64,
-    /// Origins allowed to call the API from a browser (CORS), comma-separated, or
-    /// `*` for any; empty: no cross-origin access.
-    pub cors_origins: String,
+    /// Origins allowed to call the API from a browser (CORS), or `*` for any;
+    /// empty: no cross-origin access.
+    pub cors_origins: List<Origin>,
     /// Directory of a built web UI (`web/dist`) to serve at `/` instead of the
     /// one built into the binary, read from disk at each request (for work on
     /// the UI). Empty: the UI built into the binary.
@@ -82,7 +88,7 @@ impl Default for HttpConfig {
             request_timeout: HumanDuration::secs(30),
             shutdown_timeout: HumanDuration::secs(30),
             body_limit: 1024 * 1024,
-            cors_origins: String::new(),
+            cors_origins: List::default(),
             web_dir: String::new(),
         }
     }
@@ -94,7 +100,7 @@ impl Default for HttpConfig {
 pub struct ApiConfig {
     /// Bearer token required by the admin endpoints (`/api/v1/jobs`…). Empty: the
     /// admin endpoints answer 403.
-    pub admin_token: String,
+    pub admin_token: Secret,
 }
 
 /// `[auth]`: accounts, access and refresh tokens, sign-in limits.
@@ -104,7 +110,7 @@ pub struct AuthConfig {
     /// Key that signs access tokens (HS256), at least 32 characters. Every api
     /// replica needs the same one. Empty: `hangar up` generates one and keeps it in
     /// `<data dir>/jwt-secret`; `hangar serve` answers sign-ins with 503.
-    pub jwt_secret: String,
+    pub jwt_secret: Secret,
     /// `iss` of the access tokens.
     pub issuer: String,
     /// `aud` of the access tokens.
@@ -133,7 +139,7 @@ pub struct AuthConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
-            jwt_secret: String::new(),
+            jwt_secret: Secret::default(),
             issuer: "hangar".to_owned(),
             audience: "hangar-api".to_owned(),
             access_ttl: HumanDuration::secs(15 * 60),
@@ -174,7 +180,7 @@ pub struct OidcConfig {
     /// Client id registered at the provider.
     pub client_id: String,
     /// Client secret registered at the provider.
-    pub client_secret: String,
+    pub client_secret: Secret,
     /// This server's callback as registered at the provider:
     /// `https://<host>/api/v1/auth/oidc/<name>/callback`.
     pub redirect_url: String,
@@ -188,7 +194,7 @@ impl Default for OidcConfig {
             name: "oidc".to_owned(),
             issuer: String::new(),
             client_id: String::new(),
-            client_secret: String::new(),
+            client_secret: Secret::default(),
             redirect_url: String::new(),
             scopes: "openid email profile".to_owned(),
         }
@@ -222,9 +228,9 @@ pub struct TerminalConfig {
     pub max_sessions: u32,
     /// Sessions open at once from one client address.
     pub max_sessions_per_ip: u32,
-    /// Origins a browser may open the terminal from, comma-separated; empty: the
+    /// Origins a browser may open the terminal from, or `*` for any; empty: the
     /// server's own origin (the `Host` the request was sent to).
-    pub allowed_origins: String,
+    pub allowed_origins: List<Origin>,
     /// Commands (and completions) a session may send per minute, on average.
     pub commands_per_minute: u32,
     /// Commands that may come at once before the rate applies.
@@ -263,7 +269,7 @@ impl Default for TerminalConfig {
             enabled: true,
             max_sessions: 256,
             max_sessions_per_ip: 8,
-            allowed_origins: String::new(),
+            allowed_origins: List::default(),
             commands_per_minute: 120,
             command_burst: 20,
             max_line: 1024,
@@ -310,7 +316,7 @@ impl Default for EventsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct QueueConfig {
     /// Queues a worker takes jobs from, with optional concurrency: `default,mail=2`.
-    pub queues: String,
+    pub queues: QueueList,
     /// Jobs run at once per queue when `queues` gives no number.
     pub concurrency: u32,
     /// How long a claimed job stays owned without a heartbeat; heartbeats come
@@ -341,7 +347,7 @@ pub struct QueueConfig {
 impl Default for QueueConfig {
     fn default() -> Self {
         Self {
-            queues: "default".to_owned(),
+            queues: QueueList::default(),
             concurrency: 8,
             lease: HumanDuration::secs(20),
             reap_interval: HumanDuration::secs(5),
@@ -369,22 +375,22 @@ pub struct PipelineConfig {
     pub max_output_bytes: u64,
     /// Largest file or HTTP body an `extract` task may read, in bytes.
     pub max_input_bytes: u64,
-    /// Directories (comma-separated) an `extract` task may read files under,
-    /// symlinks resolved; relative ones are taken from the working directory.
-    pub file_roots: String,
-    /// URL prefixes (comma-separated) an `extract` task may fetch; empty: none.
-    pub http_allow: String,
+    /// Directories an `extract` task may read files under, symlinks resolved;
+    /// relative ones are taken from the working directory.
+    pub file_roots: List<PathBuf>,
+    /// URL prefixes an `extract` task may fetch; empty: none.
+    pub http_allow: List<UrlPrefix>,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
         Self {
             dir: "pipelines".to_owned(),
-            queue: "default".to_owned(),
+            queue: DEFAULT_QUEUE.to_owned(),
             max_output_bytes: 32 * 1024 * 1024,
             max_input_bytes: 256 * 1024 * 1024,
-            file_roots: "data/datasets".to_owned(),
-            http_allow: String::new(),
+            file_roots: List::from(vec![PathBuf::from("data/datasets")]),
+            http_allow: List::default(),
         }
     }
 }
@@ -517,7 +523,7 @@ impl LoadedConfig {
             .map(|spec| {
                 let value = values
                     .get(spec.key)
-                    .map(|v| spec.secret.redact(&render(v)))
+                    .map(|v| spec.redaction.redact(&render(v)))
                     .unwrap_or_else(|| "(unset)".to_owned());
                 let source = self
                     .sources

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hangar_core::Config;
-use hangar_core::config::DatabaseEngine;
+use hangar_core::config::{DatabaseEngine, Secret};
 use hangar_store::sqlx::sqlite::SqliteConnectOptions;
 
 /// Name of the file holding the generated secret.
@@ -33,7 +33,7 @@ pub enum Kept {
     /// No file yet: `hangar up` generates one.
     Missing,
     /// A usable secret.
-    Secret(String),
+    Secret(Secret),
     /// A file too short to sign tokens with.
     TooShort,
 }
@@ -42,7 +42,7 @@ pub enum Kept {
 pub fn read_kept(path: &Path) -> std::io::Result<Kept> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().len() >= hangar_api::auth::MIN_SECRET_CHARS => {
-            Ok(Kept::Secret(text.trim().to_owned()))
+            Ok(Kept::Secret(Secret::from(text.trim())))
         }
         Ok(_) => Ok(Kept::TooShort),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Kept::Missing),
@@ -86,7 +86,7 @@ pub fn ensure_local_secret(config: &mut Config) -> std::io::Result<Option<String
     file.write_all(secret.as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()?;
-    config.auth.jwt_secret = secret;
+    config.auth.jwt_secret = Secret::from(secret);
     Ok(Some(format!(
         "auth.jwt_secret is not set; generated one and kept it in {} (set auth.jwt_secret to share one between processes)",
         path.display()

@@ -144,7 +144,7 @@ fn run_with_secret(
 /// Refuses an `api.admin_token` that is set but short enough to guess, naming
 /// where it was set.
 fn check_admin_token(loaded: &LoadedConfig) -> Result<(), CommandError> {
-    let chars = loaded.config.api.admin_token.chars().count();
+    let chars = loaded.config.api.admin_token.chars();
     if chars == 0 || chars >= hangar_api::auth::MIN_SECRET_CHARS {
         return Ok(());
     }

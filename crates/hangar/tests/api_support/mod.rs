@@ -28,8 +28,8 @@ pub async fn spawn_with_movies(
 ) -> Option<TestApp> {
     let apps = hangar::apps().unwrap();
     let app = TestApp::spawn_with(backend, apps, |c| {
-        c.api.admin_token = ADMIN_TOKEN.to_owned();
-        c.pipeline.file_roots = datasets();
+        c.api.admin_token = ADMIN_TOKEN.into();
+        c.pipeline.file_roots = datasets().parse().unwrap();
         configure(c);
     })
     .await?;

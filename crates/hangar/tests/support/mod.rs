@@ -131,14 +131,14 @@ pub fn apps(probe: &Arc<Probe>) -> Apps {
 
 /// Fast timings for tests: short backoff, quick polling, a short lease.
 pub fn fast(config: &mut Config) {
-    config.queue.queues = "default,limited=2,ordered=1".to_owned();
+    config.queue.queues = "default,limited=2,ordered=1".parse().unwrap();
     config.queue.retry_base = "50ms".parse().unwrap();
     config.queue.retry_max = "200ms".parse().unwrap();
     config.queue.poll_interval = "100ms".parse().unwrap();
     config.queue.lease = "2s".parse().unwrap();
     config.queue.reap_interval = "500ms".parse().unwrap();
     config.queue.shutdown_timeout = "2s".parse().unwrap();
-    config.api.admin_token = "test-admin-token-of-at-least-32-characters".to_owned();
+    config.api.admin_token = "test-admin-token-of-at-least-32-characters".into();
 }
 
 /// Waits until the job is in `state`, for at most 30 s.
