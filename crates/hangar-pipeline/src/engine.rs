@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use hangar_core::clock::{from_ms as time, now_ms};
 use hangar_queue::{Job, JobContext, JobError, NewJob, Queue};
-use hangar_store::Store;
+use hangar_store::{Store, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -303,30 +303,34 @@ impl Pipelines {
             .iter()
             .map(|t| (t.id.as_str(), i32::try_from(t.retries).unwrap_or(100) + 1))
             .collect();
-        let created = self
-            .inner
-            .runs
-            .create(&NewRun {
-                id,
-                pipeline: name,
-                params: &params_text,
-                triggered_by: by.as_str(),
-                logical_date: match by {
-                    TriggeredBy::Schedule(at) => Some(at),
-                    _ => None,
+        let runs = &self.inner.runs;
+        let mut tx = runs.store().begin().await?;
+        let created = runs
+            .create(
+                &mut tx,
+                &NewRun {
+                    id,
+                    pipeline: name,
+                    params: &params_text,
+                    triggered_by: by.as_str(),
+                    logical_date: match by {
+                        TriggeredBy::Schedule(at) => Some(at),
+                        _ => None,
+                    },
+                    max_active_runs: spec.max_active_runs,
+                    tasks,
+                    now: now_ms(),
                 },
-                max_active_runs: spec.max_active_runs,
-                tasks,
-                now: now_ms(),
-            })
+            )
             .await?;
         let Some(state) = created else {
             return Ok(None);
         };
-        tracing::info!(run_id = %id, pipeline = name, state, triggered_by = by.as_str(), "pipeline run triggered");
         if state == "running" {
-            self.advance(id).await?;
+            self.advance(&mut tx, id, spec).await?;
         }
+        tx.commit().await?;
+        tracing::info!(run_id = %id, pipeline = name, state, triggered_by = by.as_str(), "pipeline run triggered");
         self.run(id).await.map(Some)
     }
 
@@ -407,41 +411,43 @@ impl Pipelines {
             .run(id)
             .await?
             .ok_or(PipelineError::UnknownRun(id))?;
-        let Some(jobs) = self.inner.runs.cancel(id, now_ms()).await? else {
+        let mut tx = self.inner.runs.store().begin().await?;
+        let Some(jobs) = self.inner.runs.cancel(&mut tx, id, now_ms()).await? else {
             return Err(PipelineError::WrongState {
                 id,
-                state: run.state,
+                state: shown_state(&run.state).to_owned(),
                 action: "only queued and running runs can be cancelled",
             });
         };
+        self.start_next(&mut tx, &run.pipeline).await?;
+        tx.commit().await?;
         for job in jobs {
             // A job that already finished has nothing to cancel.
             let _ = self.inner.queue.cancel(job.into()).await;
         }
         tracing::info!(run_id = %id, pipeline = run.pipeline, "pipeline run cancelled");
-        self.start_next(&run.pipeline).await?;
         self.run(id).await
     }
 
-    /// Queues the tasks whose upstream tasks allow it, settles the ones that can
-    /// no longer run, and finishes the run when every task is finished.
-    async fn advance(&self, run_id: Uuid) -> Result<(), PipelineError> {
-        let Some(run) = self.inner.runs.run(run_id).await? else {
-            return Ok(());
-        };
-        if run.state != "running" {
-            return Ok(());
-        }
-        let spec = self.spec(&run.pipeline)?;
+    /// In `tx`, which holds the run's lock: queues the tasks whose upstream tasks
+    /// allow it (their jobs inserted in `tx`), settles the ones that can no
+    /// longer run, and finishes the run when every task is finished.
+    async fn advance(
+        &self,
+        tx: &mut Tx,
+        run_id: Uuid,
+        spec: &PipelineSpec,
+    ) -> Result<(), PipelineError> {
+        let runs = &self.inner.runs;
+        let mut states: HashMap<String, String> = runs
+            .tasks_in(tx, run_id)
+            .await?
+            .into_iter()
+            .map(|t| (t.task_id, t.state))
+            .collect();
+        let now = now_ms();
+        let mut to_queue: Vec<&TaskSpec> = Vec::new();
         loop {
-            let states: HashMap<String, String> = self
-                .inner
-                .runs
-                .tasks(run_id)
-                .await?
-                .into_iter()
-                .map(|t| (t.task_id, t.state))
-                .collect();
             let mut moved = false;
             for task in &spec.tasks {
                 if states.get(task.id.as_str()).map(String::as_str) != Some("pending") {
@@ -452,83 +458,102 @@ impl Pipelines {
                     .iter()
                     .map(|d| states.get(d.as_str()).map_or("pending", String::as_str))
                     .collect();
-                let now = now_ms();
-                match decide(task.trigger_rule, &upstream) {
-                    Decision::Wait => {}
+                let to = match decide(task.trigger_rule, &upstream) {
+                    Decision::Wait => continue,
                     Decision::Run => {
-                        if self
-                            .inner
-                            .runs
-                            .transition(run_id, task.id.as_str(), &["pending"], "queued", now)
-                            .await?
-                        {
-                            self.enqueue(run_id, task, 1, None).await?;
-                            moved = true;
-                        }
+                        to_queue.push(task);
+                        "queued"
                     }
                     Decision::Skip => {
-                        moved |= self
-                            .inner
-                            .runs
-                            .transition(run_id, task.id.as_str(), &["pending"], "skipped", now)
-                            .await?;
+                        runs.transition(
+                            tx,
+                            (run_id, task.id.as_str()),
+                            &["pending"],
+                            "skipped",
+                            None,
+                            now,
+                        )
+                        .await?;
+                        "skipped"
                     }
                     Decision::UpstreamFailed => {
-                        moved |= self
-                            .inner
-                            .runs
-                            .transition(
-                                run_id,
-                                task.id.as_str(),
-                                &["pending"],
-                                "upstream_failed",
-                                now,
-                            )
-                            .await?;
+                        runs.transition(
+                            tx,
+                            (run_id, task.id.as_str()),
+                            &["pending"],
+                            "upstream_failed",
+                            None,
+                            now,
+                        )
+                        .await?;
+                        "upstream_failed"
                     }
-                }
+                };
+                states.insert(task.id.to_string(), to.to_owned());
+                moved = true;
             }
             if !moved {
                 break;
             }
         }
-        let tasks = self.inner.runs.tasks(run_id).await?;
-        if tasks.iter().all(|t| FINISHED.contains(&t.state.as_str())) {
+        if !to_queue.is_empty() {
+            let jobs = to_queue
+                .iter()
+                .map(|task| self.task_job(run_id, task, 1, None))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ids = self.inner.queue.enqueue_many_tx(tx, jobs).await?;
+            for (task, job) in to_queue.iter().zip(ids) {
+                runs.transition(
+                    tx,
+                    (run_id, task.id.as_str()),
+                    &["pending"],
+                    "queued",
+                    Some(job.uuid()),
+                    now,
+                )
+                .await?;
+            }
+        }
+        if states.values().all(|s| FINISHED.contains(&s.as_str())) {
+            let tasks = runs.tasks_in(tx, run_id).await?;
             let (state, error) = match failure(spec, &tasks) {
                 None => ("success", None),
                 Some(error) => ("failed", Some(error)),
             };
-            if self
-                .inner
-                .runs
-                .finish_run(run_id, state, error.as_deref(), now_ms())
+            if runs
+                .finish_run(tx, run_id, state, error.as_deref(), now_ms())
                 .await?
             {
-                tracing::info!(run_id = %run_id, pipeline = run.pipeline, state, "pipeline run finished");
-                self.start_next(&run.pipeline).await?;
+                tracing::info!(run_id = %run_id, pipeline = spec.name.as_str(), state, "pipeline run finished");
+                self.start_next(tx, spec.name.as_str()).await?;
             }
         }
         Ok(())
     }
 
-    /// Starts the oldest queued run of `pipeline`, if one may start.
-    async fn start_next(&self, pipeline: &str) -> Result<(), PipelineError> {
-        let max = self.spec(pipeline)?.max_active_runs;
-        if let Some(next) = self.inner.runs.start_next(pipeline, max, now_ms()).await? {
-            tracing::info!(run_id = %next, pipeline, "queued pipeline run started");
-            Box::pin(self.advance(next)).await?;
+    /// In `tx`: starts the oldest queued run of `pipeline`, if one may start.
+    async fn start_next(&self, tx: &mut Tx, pipeline: &str) -> Result<(), PipelineError> {
+        let spec = self.spec(pipeline)?;
+        let next = self
+            .inner
+            .runs
+            .start_next(tx, pipeline, spec.max_active_runs, now_ms())
+            .await?;
+        if let Some(next) = next {
+            tracing::info!(run_id = %next.id, pipeline, "queued pipeline run started");
+            Box::pin(self.advance(tx, next.id, spec)).await?;
         }
         Ok(())
     }
 
-    /// Enqueues the job of try `try_number` of `task`, after `delay`.
-    async fn enqueue(
+    /// The job of try `try_number` of `task`, after `delay`.
+    fn task_job(
         &self,
         run: Uuid,
         task: &TaskSpec,
         try_number: i32,
         delay: Option<Duration>,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<NewJob, PipelineError> {
         let payload = TaskPayload {
             run,
             task: task.id.to_string(),
@@ -536,18 +561,12 @@ impl Pipelines {
         };
         let mut job = NewJob::of::<TaskJob>(&payload)?
             .queue(&self.inner.options.queue)
-            .unique_key(format!("pipeline:{run}:{}:{try_number}", task.id))
             .max_attempts(5)
             .timeout(task.timeout + Duration::from_secs(60));
         if let Some(delay) = delay {
             job = job.delay(delay);
         }
-        let enqueued = self.inner.queue.enqueue(job).await?;
-        self.inner
-            .runs
-            .set_job(run, task.id.as_str(), enqueued.id.uuid())
-            .await?;
-        Ok(())
+        Ok(job)
     }
 
     /// Runs one try of one task (the body of [`TaskJob`]).
@@ -557,33 +576,36 @@ impl Pipelines {
             return Ok(());
         };
         if run.state == "cancelled" {
+            let mut tx = runs.store().begin().await?;
             runs.transition(
-                p.run,
-                &p.task,
+                &mut tx,
+                (p.run, &p.task),
                 &["queued", "running", "up_for_retry"],
                 "cancelled",
+                None,
                 now_ms(),
             )
             .await?;
+            tx.commit().await?;
             return Ok(());
         }
-        let spec = match self.spec(&run.pipeline) {
-            Ok(spec) => spec,
-            Err(_) => {
-                runs.start(p.run, &p.task, p.try_number, now_ms()).await?;
-                let error = format!(
-                    "pipeline `{}` is no longer defined on this worker",
-                    run.pipeline
-                );
-                runs.finish(p.at(), "failed", Some(&error), None, now_ms())
+        let Ok(spec) = self.spec(&run.pipeline) else {
+            let error = format!(
+                "pipeline `{}` is no longer defined on this worker",
+                run.pipeline
+            );
+            if runs.start(p.at(), now_ms()).await? {
+                let mut tx = runs.store().begin().await?;
+                runs.finish(&mut tx, p.at(), "failed", Some(&error), None, now_ms())
                     .await?;
-                return Ok(());
+                tx.commit().await?;
             }
+            return Ok(());
         };
         let Some(task) = spec.task(&p.task) else {
             return Ok(());
         };
-        if !runs.start(p.run, &p.task, p.try_number, now_ms()).await? {
+        if !runs.start(p.at(), now_ms()).await? {
             // Another try is current, or the task is finished: this job is stale.
             return Ok(());
         }
@@ -672,16 +694,19 @@ impl Pipelines {
                 Ok(text)
             }
         });
-        match outcome {
+        // The try's outcome, the next tasks' jobs and the run's end: one transaction.
+        let mut tx = runs.store().begin().await?;
+        let Some(run) = runs.lock_run(&mut tx, p.run).await? else {
+            return Ok(());
+        };
+        let (state, error, output) = match outcome {
             Ok(output) => {
                 log.info("succeeded");
-                runs.finish(p.at(), "success", None, Some(&output), now)
-                    .await?;
+                ("success", None, Some(output))
             }
-            Err(error) if error.message() == "cancelled" => {
+            Err(error) if error.message() == "cancelled" || run.state == "cancelled" => {
                 log.warn("stopped: the run was cancelled");
-                runs.finish(p.at(), "cancelled", Some(error.message()), None, now)
-                    .await?;
+                ("cancelled", Some(error.message().to_owned()), None)
             }
             Err(error) if error.may_retry() && p.try_number < max_tries => {
                 let error = error.message();
@@ -692,26 +717,38 @@ impl Pipelines {
                     p.try_number + 1,
                     delay.as_millis()
                 ));
+                let next = self.task_job(p.run, task, p.try_number + 1, Some(delay))?;
+                let next = self.inner.queue.enqueue_tx(&mut tx, next).await?;
                 if runs
-                    .up_for_retry(p.run, &p.task, p.try_number, error, now)
+                    .up_for_retry(&mut tx, p.at(), error, next.id.uuid(), now)
                     .await?
                 {
-                    runs.write_logs(p.run, &p.task, p.try_number, &log.take())
-                        .await?;
-                    self.enqueue(p.run, task, p.try_number + 1, Some(delay))
-                        .await?;
-                    return Ok(());
+                    runs.write_logs(&mut tx, p.at(), &log.take()).await?;
+                    tx.commit().await?;
                 }
+                // Otherwise the try is no longer current: the rollback drops the job.
+                return Ok(());
             }
             Err(error) => {
                 log.warn(format!("failed: {error}"));
-                runs.finish(p.at(), "failed", Some(error.message()), None, now)
-                    .await?;
+                ("failed", Some(error.message().to_owned()), None)
             }
+        };
+        runs.finish(
+            &mut tx,
+            p.at(),
+            state,
+            error.as_deref(),
+            output.as_deref(),
+            now,
+        )
+        .await?;
+        runs.write_logs(&mut tx, p.at(), &log.take()).await?;
+        if run.state == "running" {
+            self.advance(&mut tx, p.run, spec).await?;
         }
-        runs.write_logs(p.run, &p.task, p.try_number, &log.take())
-            .await?;
-        self.advance(p.run).await
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records the earlier attempts of this try's job that did not finish (the
@@ -744,12 +781,12 @@ impl Pipelines {
                 }
                 .describe();
                 tracing::warn!(run_id = %p.run, task = p.task, try_number = p.try_number, "{line}");
+                let mut tx = self.inner.runs.store().begin().await?;
                 self.inner
                     .runs
                     .write_logs(
-                        p.run,
-                        &p.task,
-                        p.try_number,
+                        &mut tx,
+                        p.at(),
                         &[crate::operator::LogLine {
                             at: now,
                             level: "warn",
@@ -757,62 +794,59 @@ impl Pipelines {
                         }],
                     )
                     .await?;
+                tx.commit().await?;
             }
         }
         Ok(())
     }
 
-    /// Repairs what crashes can leave behind: tasks waiting for a job that was
-    /// never enqueued or that died, and runs whose tasks all finished without the
-    /// run being finished. Safe to run from several processes.
+    /// Repairs what lost workers leave behind: unfinished tasks whose job died
+    /// (every attempt's worker was lost) or was cancelled or deleted fail, and
+    /// the run moves on. Safe to run from several processes.
     pub async fn reconcile(&self) -> Result<(), PipelineError> {
         let runs = &self.inner.runs;
-        for (run_id, task_id, state, try_number, job_error) in
-            runs.stranded(now_ms() - 30_000).await?
-        {
-            let Some(run) = runs.run(run_id).await? else {
+        for (run_id, task_id, try_number, job_error) in runs.stranded().await? {
+            let mut tx = runs.store().begin().await?;
+            let Some(run) = runs.lock_run(&mut tx, run_id).await? else {
                 continue;
             };
             let Ok(spec) = self.spec(&run.pipeline) else {
                 continue;
             };
-            let Some(task) = spec.task(&task_id) else {
+            let error = format!(
+                "its job failed: {}",
+                job_error.as_deref().unwrap_or("the job was deleted")
+            );
+            let now = now_ms();
+            let moved = runs
+                .transition(
+                    &mut tx,
+                    (run_id, &task_id),
+                    &["queued", "up_for_retry", "running"],
+                    "failed",
+                    None,
+                    now,
+                )
+                .await?;
+            if !moved {
                 continue;
-            };
-            match job_error {
-                Some(error) => {
-                    let error = format!("its job failed: {error}");
-                    tracing::warn!(run_id = %run_id, task = task_id, error, "task failed with its job");
-                    runs.transition(
-                        run_id,
-                        &task_id,
-                        &["queued", "up_for_retry", "running"],
-                        "failed",
-                        now_ms(),
-                    )
-                    .await?;
-                    runs.write_logs(
-                        run_id,
-                        &task_id,
-                        try_number,
-                        &[crate::operator::LogLine {
-                            at: now_ms(),
-                            level: "warn",
-                            message: error,
-                        }],
-                    )
-                    .await?;
-                    self.advance(run_id).await?;
-                }
-                None if state != "running" => {
-                    tracing::warn!(run_id = %run_id, task = task_id, "task had no job; enqueueing it again");
-                    self.enqueue(run_id, task, try_number, None).await?;
-                }
-                None => {}
             }
-        }
-        for run in runs.unfinished_runs().await? {
-            self.advance(run).await?;
+            tracing::warn!(run_id = %run_id, task = task_id, error, "task failed with its job");
+            let at = TryRef {
+                run: run_id,
+                task: &task_id,
+                try_number,
+            };
+            let line = crate::operator::LogLine {
+                at: now,
+                level: "warn",
+                message: error,
+            };
+            runs.write_logs(&mut tx, at, &[line]).await?;
+            if run.state == "running" {
+                self.advance(&mut tx, run_id, spec).await?;
+            }
+            tx.commit().await?;
         }
         Ok(())
     }
