@@ -7,17 +7,7 @@ use uuid::Uuid;
 
 use crate::error::PipelineError;
 use crate::operator::LogLine;
-
-/// A state as the API, the CLI and the events name it. The tables keep
-/// `success` for a finished task or run; it is shown as `succeeded`, the word
-/// jobs use too.
-pub(crate) fn shown_state(state: &str) -> &str {
-    if state == "success" {
-        "succeeded"
-    } else {
-        state
-    }
-}
+use crate::state::{RunState, TaskState};
 
 /// Key of the PostgreSQL advisory lock taken while a run is created.
 const PG_TRIGGER_LOCK: i64 = 0x68_61_6e_67_70_69_70;
@@ -27,7 +17,8 @@ const PG_TRIGGER_LOCK: i64 = 0x68_61_6e_67_70_69_70;
 pub(crate) struct RunRow {
     pub id: Uuid,
     pub pipeline: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: RunState,
     pub params: String,
     pub triggered_by: String,
     pub logical_date: Option<i64>,
@@ -41,7 +32,8 @@ pub(crate) struct RunRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct TaskRow {
     pub task_id: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: TaskState,
     pub try_number: i32,
     pub max_tries: i32,
     pub job_id: Option<Uuid>,
@@ -81,6 +73,12 @@ pub(crate) struct InterruptionRow {
 const RUN_COLUMNS: &str = "id, pipeline, state, params, triggered_by, logical_date, error, created_at, started_at, finished_at";
 const TASK_COLUMNS: &str = "task_id, state, try_number, max_tries, job_id, error, output, queued_at, started_at, finished_at";
 
+/// Appends a line to a try's log, numbered after the try's last.
+const APPEND_LOG: &str = "INSERT INTO hangar_pipeline_logs \
+     (run_id, task_id, try_number, seq, at, level, message) \
+     SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6 FROM hangar_pipeline_logs \
+     WHERE run_id = $1 AND task_id = $2 AND try_number = $3";
+
 /// One try of one task of one run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TryRef<'a> {
@@ -115,8 +113,7 @@ impl RunStore {
     }
 
     /// Publishes a run's new state (topic `pipelines`) once `tx` commits.
-    fn run_event(&self, tx: &mut Tx, run: Uuid, pipeline: Option<&str>, state: &str) {
-        let state = shown_state(state);
+    fn run_event(&self, tx: &mut Tx, run: Uuid, pipeline: Option<&str>, state: RunState) {
         let data = serde_json::json!({"run": run, "pipeline": pipeline, "state": state});
         let events = self.events.clone();
         tx.after_commit(async move {
@@ -125,8 +122,14 @@ impl RunStore {
     }
 
     /// Publishes a task's new state (topic `pipelines`) once `tx` commits.
-    fn task_event(&self, tx: &mut Tx, run: Uuid, task: &str, state: &str, try_number: Option<i32>) {
-        let state = shown_state(state);
+    fn task_event(
+        &self,
+        tx: &mut Tx,
+        run: Uuid,
+        task: &str,
+        state: TaskState,
+        try_number: Option<i32>,
+    ) {
         let data = serde_json::json!({"run": run, "task": task, "state": state, "try": try_number});
         let events = self.events.clone();
         tx.after_commit(async move {
@@ -145,7 +148,7 @@ impl RunStore {
         &self,
         tx: &mut Tx,
         run: &NewRun<'_>,
-    ) -> Result<Option<String>, PipelineError> {
+    ) -> Result<Option<RunState>, PipelineError> {
         let dialect = tx.dialect();
         let state = on_tx!(tx, conn => {
             if dialect == Dialect::Postgres {
@@ -169,19 +172,23 @@ impl RunStore {
             .bind(run.pipeline)
             .fetch_one(&mut *conn)
             .await?;
-            let state = if active < i64::from(run.max_active_runs) { "running" } else { "queued" };
+            let state = if active < i64::from(run.max_active_runs) {
+                RunState::Running
+            } else {
+                RunState::Queued
+            };
             sqlx::query(
                 "INSERT INTO hangar_pipeline_runs (id, pipeline, state, params, triggered_by, logical_date, \
                  created_at, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(run.id)
             .bind(run.pipeline)
-            .bind(state)
+            .bind(state.stored())
             .bind(run.params)
             .bind(run.triggered_by)
             .bind(run.logical_date)
             .bind(run.now)
-            .bind((state == "running").then_some(run.now))
+            .bind((state == RunState::Running).then_some(run.now))
             .execute(&mut *conn)
             .await?;
             let sql = for_dialect(dialect, format!(
@@ -193,9 +200,9 @@ impl RunStore {
                 insert = insert.bind(run.id).bind(*task).bind(*tries);
             }
             insert.execute(&mut *conn).await?;
-            Ok::<_, PipelineError>(Some(state.to_owned()))
+            Ok::<_, PipelineError>(Some(state))
         })?;
-        if let Some(state) = &state {
+        if let Some(state) = state {
             self.run_event(tx, run.id, Some(run.pipeline), state);
         }
         Ok(state)
@@ -264,21 +271,18 @@ impl RunStore {
         &self,
         tx: &mut Tx,
         at: (Uuid, &str),
-        from: &[&str],
-        to: &str,
+        from: &[TaskState],
+        to: TaskState,
         job: Option<Uuid>,
         now: i64,
     ) -> Result<bool, PipelineError> {
         let (run, task) = at;
         let states = from
             .iter()
-            .map(|s| format!("'{s}'"))
+            .map(|s| format!("'{}'", s.stored()))
             .collect::<Vec<_>>()
             .join(", ");
-        let finished = matches!(
-            to,
-            "success" | "failed" | "upstream_failed" | "skipped" | "cancelled"
-        );
+        let finished = to.is_finished();
         let sql = format!(
             "UPDATE hangar_pipeline_tasks SET state = $3, \
              queued_at = CASE WHEN $3 = 'queued' THEN $4 ELSE queued_at END, \
@@ -290,7 +294,7 @@ impl RunStore {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(run)
                 .bind(task)
-                .bind(to)
+                .bind(to.stored())
                 .bind(now)
                 .bind(finished)
                 .bind(job)
@@ -323,7 +327,7 @@ impl RunStore {
             .map(|r| r.rows_affected())
         })?;
         if moved == 1 {
-            let data = serde_json::json!({"run": at.run, "task": at.task, "state": "running", "try": at.try_number});
+            let data = serde_json::json!({"run": at.run, "task": at.task, "state": TaskState::Running, "try": at.try_number});
             self.events
                 .publish("pipelines", "task.state", data.to_string());
         }
@@ -335,7 +339,7 @@ impl RunStore {
         &self,
         tx: &mut Tx,
         at: TryRef<'_>,
-        state: &str,
+        state: TaskState,
         error: Option<&str>,
         output: Option<&str>,
         now: i64,
@@ -353,7 +357,7 @@ impl RunStore {
             .bind(run)
             .bind(task)
             .bind(try_number)
-            .bind(state)
+            .bind(state.stored())
             .bind(error)
             .bind(output)
             .bind(now)
@@ -393,7 +397,13 @@ impl RunStore {
             .map(|r| r.rows_affected())
         })?;
         if moved == 1 {
-            self.task_event(tx, at.run, at.task, "up_for_retry", Some(at.try_number + 1));
+            self.task_event(
+                tx,
+                at.run,
+                at.task,
+                TaskState::UpForRetry,
+                Some(at.try_number + 1),
+            );
         }
         Ok(moved == 1)
     }
@@ -403,7 +413,7 @@ impl RunStore {
         &self,
         tx: &mut Tx,
         run: Uuid,
-        state: &str,
+        state: RunState,
         error: Option<&str>,
         now: i64,
     ) -> Result<bool, PipelineError> {
@@ -413,7 +423,7 @@ impl RunStore {
                  WHERE id = $1 AND state = 'running'",
             )
             .bind(run)
-            .bind(state)
+            .bind(state.stored())
             .bind(error)
             .bind(now)
             .execute(conn)
@@ -456,7 +466,7 @@ impl RunStore {
             .await
         })?;
         if let Some(run) = &next {
-            self.run_event(tx, run.id, Some(pipeline), "running");
+            self.run_event(tx, run.id, Some(pipeline), RunState::Running);
         }
         Ok(next)
     }
@@ -500,12 +510,12 @@ impl RunStore {
             Ok::<_, sqlx::Error>(Some(jobs.into_iter().flatten().collect()))
         })?;
         if jobs.is_some() {
-            self.run_event(tx, run, None, "cancelled");
+            self.run_event(tx, run, None, RunState::Cancelled);
         }
         Ok(jobs)
     }
 
-    /// Appends log lines to a try's log, each numbered after the try's last.
+    /// Appends log lines to a try's log in `tx`, each numbered after the try's last.
     pub async fn write_logs(
         &self,
         tx: &mut Tx,
@@ -514,22 +524,35 @@ impl RunStore {
     ) -> Result<(), PipelineError> {
         for line in lines {
             on_tx!(tx, conn => {
-                sqlx::query(
-                    "INSERT INTO hangar_pipeline_logs (run_id, task_id, try_number, seq, at, level, message) \
-                     SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6 FROM hangar_pipeline_logs \
-                     WHERE run_id = $1 AND task_id = $2 AND try_number = $3",
-                )
+                sqlx::query(APPEND_LOG)
+                    .bind(at.run)
+                    .bind(at.task)
+                    .bind(at.try_number)
+                    .bind(line.at)
+                    .bind(line.level)
+                    .bind(&line.message)
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Appends one line to a try's log as it is written (its own statement).
+    pub async fn append_log(&self, at: TryRef<'_>, line: &LogLine) -> Result<(), PipelineError> {
+        on_pool!(self.store.writer(), pool => {
+            sqlx::query(APPEND_LOG)
                 .bind(at.run)
                 .bind(at.task)
                 .bind(at.try_number)
                 .bind(line.at)
                 .bind(line.level)
                 .bind(&line.message)
-                .execute(conn)
+                .execute(pool)
                 .await
                 .map(|_| ())
-            })?;
-        }
+        })?;
         Ok(())
     }
 
