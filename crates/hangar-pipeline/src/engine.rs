@@ -8,13 +8,14 @@
 //! re-executes its try.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use hangar_core::backoff::{Backoff, jitter};
 use hangar_core::clock::{from_ms as time, now_ms};
 use hangar_queue::{Job, JobContext, JobError, NewJob, Queue};
-use hangar_store::Store;
+use hangar_store::{Store, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -23,12 +24,11 @@ use uuid::Uuid;
 use crate::error::PipelineError;
 use crate::operator::{Limits, TaskContext, TaskError, TaskLog};
 use crate::params::{interpolate, resolve};
-use crate::records::{
-    InterruptionRow, LogRow, NewRun, RunRow, RunStore, TaskRow, TryRef, shown_state,
-};
+use crate::records::{InterruptionRow, LogRow, NewRun, RunRow, RunStore, TaskRow, TryRef};
 use crate::registry::PipelineRegistry;
 use crate::sources::SourcePolicy;
 use crate::spec::{PipelineSpec, TaskSpec, TriggerRule};
+use crate::state::{RunState, TaskState};
 
 /// How a run was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +70,7 @@ pub struct RunView {
     /// Its pipeline.
     pub pipeline: String,
     /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
-    pub state: String,
+    pub state: RunState,
     /// Its parameters.
     pub params: Value,
     /// `api`, `cli` or `schedule`.
@@ -98,7 +98,7 @@ pub struct TaskView {
     pub task_id: String,
     /// `pending`, `queued`, `running`, `succeeded`, `failed`, `up_for_retry`,
     /// `upstream_failed`, `skipped` or `cancelled`.
-    pub state: String,
+    pub state: TaskState,
     /// The current (or last) try, from 1.
     pub try_number: i32,
     /// Tries allowed.
@@ -141,14 +141,6 @@ impl Interruption {
     }
 }
 
-const FINISHED: [&str; 5] = [
-    "success",
-    "failed",
-    "upstream_failed",
-    "skipped",
-    "cancelled",
-];
-
 /// The pipeline engine; cheap to clone.
 #[derive(Clone)]
 pub struct Pipelines {
@@ -162,6 +154,49 @@ struct Inner {
     http: reqwest::Client,
     sources: Arc<SourcePolicy>,
     options: EngineOptions,
+    /// The cancellation tokens of the tries running in this process.
+    running: Mutex<HashMap<(Uuid, String), CancellationToken>>,
+}
+
+/// Retry delays double from a task's `retry_delay` up to this, with jitter.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
+
+/// The delay before try `try_number + 1` of a task whose tries wait `base`
+/// first: the core backoff (doubling, capped at [`MAX_RETRY_DELAY`], drawn
+/// from the upper half of the ceiling).
+fn retry_delay(base: Duration, try_number: i32) -> Duration {
+    let backoff = Backoff::new(base, MAX_RETRY_DELAY);
+    jitter(backoff.ceiling(u32::try_from(try_number - 1).unwrap_or(0)))
+}
+
+/// How a try ended, for the queue: a failed or cancelled try is a failed job
+/// attempt, so the queue's metrics count it.
+#[derive(Debug)]
+enum TryEnd {
+    /// The task succeeded.
+    Succeeded,
+    /// The try failed (its next try, if any, is another job).
+    Failed(String),
+    /// The run was cancelled.
+    Cancelled,
+    /// Nothing to do: the try is no longer current, or the run is gone.
+    Stale,
+}
+
+/// Removes a running try's cancellation token when the try ends.
+struct Registration<'a> {
+    engine: &'a Inner,
+    key: (Uuid, String),
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        self.engine
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
 }
 
 impl std::fmt::Debug for Pipelines {
@@ -209,10 +244,17 @@ impl Job for TaskJob {
     type Payload = TaskPayload;
 
     async fn run(&self, ctx: JobContext, payload: TaskPayload) -> Result<(), JobError> {
-        self.0
-            .execute(&ctx, &payload)
-            .await
-            .map_err(|e| JobError::retry(e.to_string()))
+        // The task's tries are the pipeline's own: a failed one is not retried
+        // by the queue (the next try, if any, is already queued as a new job).
+        match self.0.execute(&ctx, &payload).await {
+            Ok(TryEnd::Succeeded | TryEnd::Stale) => Ok(()),
+            Ok(TryEnd::Failed(error)) => Err(JobError::permanent(format!(
+                "task `{}` try {} failed: {error}",
+                payload.task, payload.try_number
+            ))),
+            Ok(TryEnd::Cancelled) => Err(JobError::permanent("the run was cancelled")),
+            Err(e) => Err(JobError::retry(e.to_string())),
+        }
     }
 }
 
@@ -225,12 +267,11 @@ enum Decision {
     UpstreamFailed,
 }
 
-fn decide(rule: TriggerRule, upstream: &[&str]) -> Decision {
-    let done = upstream.iter().all(|s| FINISHED.contains(s));
-    let failed = |s: &&str| matches!(*s, "failed" | "upstream_failed");
-    let any_failed = upstream.iter().any(failed);
-    let any_success = upstream.contains(&"success");
-    let any_skipped = upstream.contains(&"skipped");
+fn decide(rule: TriggerRule, upstream: &[TaskState]) -> Decision {
+    let done = upstream.iter().all(|s| s.is_finished());
+    let any_failed = upstream.iter().any(|s| s.is_failure());
+    let any_success = upstream.contains(&TaskState::Succeeded);
+    let any_skipped = upstream.contains(&TaskState::Skipped);
     match rule {
         TriggerRule::AllSuccess if any_failed => Decision::UpstreamFailed,
         TriggerRule::AllSuccess if !done => Decision::Wait,
@@ -268,6 +309,7 @@ impl Pipelines {
                 http,
                 sources,
                 options,
+                running: Mutex::default(),
             }),
         }
     }
@@ -303,30 +345,34 @@ impl Pipelines {
             .iter()
             .map(|t| (t.id.as_str(), i32::try_from(t.retries).unwrap_or(100) + 1))
             .collect();
-        let created = self
-            .inner
-            .runs
-            .create(&NewRun {
-                id,
-                pipeline: name,
-                params: &params_text,
-                triggered_by: by.as_str(),
-                logical_date: match by {
-                    TriggeredBy::Schedule(at) => Some(at),
-                    _ => None,
+        let runs = &self.inner.runs;
+        let mut tx = runs.store().begin().await?;
+        let created = runs
+            .create(
+                &mut tx,
+                &NewRun {
+                    id,
+                    pipeline: name,
+                    params: &params_text,
+                    triggered_by: by.as_str(),
+                    logical_date: match by {
+                        TriggeredBy::Schedule(at) => Some(at),
+                        _ => None,
+                    },
+                    max_active_runs: spec.max_active_runs,
+                    tasks,
+                    now: now_ms(),
                 },
-                max_active_runs: spec.max_active_runs,
-                tasks,
-                now: now_ms(),
-            })
+            )
             .await?;
         let Some(state) = created else {
             return Ok(None);
         };
-        tracing::info!(run_id = %id, pipeline = name, state, triggered_by = by.as_str(), "pipeline run triggered");
-        if state == "running" {
-            self.advance(id).await?;
+        if state == RunState::Running {
+            self.advance(&mut tx, id, spec).await?;
         }
+        tx.commit().await?;
+        tracing::info!(run_id = %id, pipeline = name, state = %state, triggered_by = by.as_str(), "pipeline run triggered");
         self.run(id).await.map(Some)
     }
 
@@ -407,128 +453,155 @@ impl Pipelines {
             .run(id)
             .await?
             .ok_or(PipelineError::UnknownRun(id))?;
-        let Some(jobs) = self.inner.runs.cancel(id, now_ms()).await? else {
+        let mut tx = self.inner.runs.store().begin().await?;
+        let Some(jobs) = self.inner.runs.cancel(&mut tx, id, now_ms()).await? else {
             return Err(PipelineError::WrongState {
                 id,
-                state: run.state,
+                state: run.state.to_string(),
                 action: "only queued and running runs can be cancelled",
             });
         };
+        self.start_next(&mut tx, &run.pipeline).await?;
+        tx.commit().await?;
         for job in jobs {
-            // A job that already finished has nothing to cancel.
+            // A job that already finished has nothing to cancel. Workers in
+            // other processes see the request within a heartbeat.
             let _ = self.inner.queue.cancel(job.into()).await;
         }
+        // Tries running here stop now.
+        for ((run, _), token) in self
+            .inner
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            if *run == id {
+                token.cancel();
+            }
+        }
         tracing::info!(run_id = %id, pipeline = run.pipeline, "pipeline run cancelled");
-        self.start_next(&run.pipeline).await?;
         self.run(id).await
     }
 
-    /// Queues the tasks whose upstream tasks allow it, settles the ones that can
-    /// no longer run, and finishes the run when every task is finished.
-    async fn advance(&self, run_id: Uuid) -> Result<(), PipelineError> {
-        let Some(run) = self.inner.runs.run(run_id).await? else {
-            return Ok(());
-        };
-        if run.state != "running" {
-            return Ok(());
-        }
-        let spec = self.spec(&run.pipeline)?;
+    /// In `tx`, which holds the run's lock: queues the tasks whose upstream tasks
+    /// allow it (their jobs inserted in `tx`), settles the ones that can no
+    /// longer run, and finishes the run when every task is finished.
+    async fn advance(
+        &self,
+        tx: &mut Tx,
+        run_id: Uuid,
+        spec: &PipelineSpec,
+    ) -> Result<(), PipelineError> {
+        let runs = &self.inner.runs;
+        let mut states: HashMap<String, TaskState> = runs
+            .tasks_in(tx, run_id)
+            .await?
+            .into_iter()
+            .map(|t| (t.task_id, t.state))
+            .collect();
+        let now = now_ms();
+        let mut to_queue: Vec<&TaskSpec> = Vec::new();
         loop {
-            let states: HashMap<String, String> = self
-                .inner
-                .runs
-                .tasks(run_id)
-                .await?
-                .into_iter()
-                .map(|t| (t.task_id, t.state))
-                .collect();
             let mut moved = false;
             for task in &spec.tasks {
-                if states.get(task.id.as_str()).map(String::as_str) != Some("pending") {
+                if states.get(task.id.as_str()) != Some(&TaskState::Pending) {
                     continue;
                 }
-                let upstream: Vec<&str> = task
+                let upstream: Vec<TaskState> = task
                     .depends_on
                     .iter()
-                    .map(|d| states.get(d.as_str()).map_or("pending", String::as_str))
+                    .map(|d| {
+                        states
+                            .get(d.as_str())
+                            .copied()
+                            .unwrap_or(TaskState::Pending)
+                    })
                     .collect();
-                let now = now_ms();
-                match decide(task.trigger_rule, &upstream) {
-                    Decision::Wait => {}
+                let to = match decide(task.trigger_rule, &upstream) {
+                    Decision::Wait => continue,
                     Decision::Run => {
-                        if self
-                            .inner
-                            .runs
-                            .transition(run_id, task.id.as_str(), &["pending"], "queued", now)
-                            .await?
-                        {
-                            self.enqueue(run_id, task, 1, None).await?;
-                            moved = true;
-                        }
+                        to_queue.push(task);
+                        TaskState::Queued
                     }
-                    Decision::Skip => {
-                        moved |= self
-                            .inner
-                            .runs
-                            .transition(run_id, task.id.as_str(), &["pending"], "skipped", now)
-                            .await?;
-                    }
-                    Decision::UpstreamFailed => {
-                        moved |= self
-                            .inner
-                            .runs
-                            .transition(
-                                run_id,
-                                task.id.as_str(),
-                                &["pending"],
-                                "upstream_failed",
-                                now,
-                            )
-                            .await?;
-                    }
+                    Decision::Skip => TaskState::Skipped,
+                    Decision::UpstreamFailed => TaskState::UpstreamFailed,
+                };
+                if to != TaskState::Queued {
+                    runs.transition(
+                        tx,
+                        (run_id, task.id.as_str()),
+                        &[TaskState::Pending],
+                        to,
+                        None,
+                        now,
+                    )
+                    .await?;
                 }
+                states.insert(task.id.to_string(), to);
+                moved = true;
             }
             if !moved {
                 break;
             }
         }
-        let tasks = self.inner.runs.tasks(run_id).await?;
-        if tasks.iter().all(|t| FINISHED.contains(&t.state.as_str())) {
-            let (state, error) = match failure(spec, &tasks) {
-                None => ("success", None),
-                Some(error) => ("failed", Some(error)),
+        if !to_queue.is_empty() {
+            let jobs = to_queue
+                .iter()
+                .map(|task| self.task_job(run_id, task, 1, None))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ids = self.inner.queue.enqueue_many_tx(tx, jobs).await?;
+            for (task, job) in to_queue.iter().zip(ids) {
+                runs.transition(
+                    tx,
+                    (run_id, task.id.as_str()),
+                    &[TaskState::Pending],
+                    TaskState::Queued,
+                    Some(job.uuid()),
+                    now,
+                )
+                .await?;
+            }
+        }
+        if states.values().all(|s| s.is_finished()) {
+            let (state, error) = match failure(spec, &states) {
+                None => (RunState::Succeeded, None),
+                Some(error) => (RunState::Failed, Some(error)),
             };
-            if self
-                .inner
-                .runs
-                .finish_run(run_id, state, error.as_deref(), now_ms())
+            if runs
+                .finish_run(tx, run_id, state, error.as_deref(), now_ms())
                 .await?
             {
-                tracing::info!(run_id = %run_id, pipeline = run.pipeline, state, "pipeline run finished");
-                self.start_next(&run.pipeline).await?;
+                tracing::info!(run_id = %run_id, pipeline = spec.name.as_str(), state = %state, "pipeline run finished");
+                self.start_next(tx, spec.name.as_str()).await?;
             }
         }
         Ok(())
     }
 
-    /// Starts the oldest queued run of `pipeline`, if one may start.
-    async fn start_next(&self, pipeline: &str) -> Result<(), PipelineError> {
-        let max = self.spec(pipeline)?.max_active_runs;
-        if let Some(next) = self.inner.runs.start_next(pipeline, max, now_ms()).await? {
-            tracing::info!(run_id = %next, pipeline, "queued pipeline run started");
-            Box::pin(self.advance(next)).await?;
+    /// In `tx`: starts the oldest queued run of `pipeline`, if one may start.
+    async fn start_next(&self, tx: &mut Tx, pipeline: &str) -> Result<(), PipelineError> {
+        let spec = self.spec(pipeline)?;
+        let next = self
+            .inner
+            .runs
+            .start_next(tx, pipeline, spec.max_active_runs, now_ms())
+            .await?;
+        if let Some(next) = next {
+            tracing::info!(run_id = %next.id, pipeline, "queued pipeline run started");
+            Box::pin(self.advance(tx, next.id, spec)).await?;
         }
         Ok(())
     }
 
-    /// Enqueues the job of try `try_number` of `task`, after `delay`.
-    async fn enqueue(
+    /// The job of try `try_number` of `task`, after `delay`.
+    fn task_job(
         &self,
         run: Uuid,
         task: &TaskSpec,
         try_number: i32,
         delay: Option<Duration>,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<NewJob, PipelineError> {
         let payload = TaskPayload {
             run,
             task: task.id.to_string(),
@@ -536,57 +609,64 @@ impl Pipelines {
         };
         let mut job = NewJob::of::<TaskJob>(&payload)?
             .queue(&self.inner.options.queue)
-            .unique_key(format!("pipeline:{run}:{}:{try_number}", task.id))
             .max_attempts(5)
             .timeout(task.timeout + Duration::from_secs(60));
         if let Some(delay) = delay {
             job = job.delay(delay);
         }
-        let enqueued = self.inner.queue.enqueue(job).await?;
-        self.inner
-            .runs
-            .set_job(run, task.id.as_str(), enqueued.id.uuid())
-            .await?;
-        Ok(())
+        Ok(job)
     }
 
     /// Runs one try of one task (the body of [`TaskJob`]).
-    async fn execute(&self, job: &JobContext, p: &TaskPayload) -> Result<(), PipelineError> {
+    async fn execute(&self, job: &JobContext, p: &TaskPayload) -> Result<TryEnd, PipelineError> {
         let runs = &self.inner.runs;
         let Some(run) = runs.run(p.run).await? else {
-            return Ok(());
+            return Ok(TryEnd::Stale);
         };
-        if run.state == "cancelled" {
+        if run.state == RunState::Cancelled {
+            let mut tx = runs.store().begin().await?;
             runs.transition(
-                p.run,
-                &p.task,
-                &["queued", "running", "up_for_retry"],
-                "cancelled",
+                &mut tx,
+                (p.run, &p.task),
+                &[TaskState::Queued, TaskState::Running, TaskState::UpForRetry],
+                TaskState::Cancelled,
+                None,
                 now_ms(),
             )
             .await?;
-            return Ok(());
+            tx.commit().await?;
+            return Ok(TryEnd::Cancelled);
         }
-        let spec = match self.spec(&run.pipeline) {
-            Ok(spec) => spec,
-            Err(_) => {
-                runs.start(p.run, &p.task, p.try_number, now_ms()).await?;
-                let error = format!(
-                    "pipeline `{}` is no longer defined on this worker",
-                    run.pipeline
-                );
-                runs.finish(p.at(), "failed", Some(&error), None, now_ms())
-                    .await?;
-                return Ok(());
+        let Ok(spec) = self.spec(&run.pipeline) else {
+            let error = format!(
+                "pipeline `{}` is no longer defined on this worker",
+                run.pipeline
+            );
+            if !runs.start(p.at(), now_ms()).await? {
+                return Ok(TryEnd::Stale);
             }
+            let mut tx = runs.store().begin().await?;
+            runs.finish(
+                &mut tx,
+                p.at(),
+                TaskState::Failed,
+                Some(&error),
+                None,
+                now_ms(),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(TryEnd::Failed(error));
         };
         let Some(task) = spec.task(&p.task) else {
-            return Ok(());
+            return Ok(TryEnd::Stale);
         };
-        if !runs.start(p.run, &p.task, p.try_number, now_ms()).await? {
+        if !runs.start(p.at(), now_ms()).await? {
             // Another try is current, or the task is finished: this job is stale.
-            return Ok(());
+            return Ok(TryEnd::Stale);
         }
+        let cancel = CancellationToken::new();
+        let _registration = self.register(p, &cancel);
         if job.attempt > 1 {
             self.record_interruptions(job, p).await?;
         }
@@ -594,7 +674,8 @@ impl Pipelines {
         let upstream: BTreeMap<String, Value> = rows
             .iter()
             .filter(|r| {
-                task.depends_on.iter().any(|d| d.as_str() == r.task_id) && r.state == "success"
+                task.depends_on.iter().any(|d| d.as_str() == r.task_id)
+                    && r.state == TaskState::Succeeded
             })
             .filter_map(|r| {
                 Some((
@@ -612,12 +693,19 @@ impl Pipelines {
             _ => serde_json::Map::new(),
         };
         let config = interpolate(&task.config, &params);
-        let log = TaskLog::default();
+        // Lines are stored as they are written, in order, by one writer: a try
+        // that is killed keeps what it logged.
+        let (sink, lines) = tokio::sync::mpsc::unbounded_channel();
+        let log = TaskLog::streaming(sink);
+        let writer = tokio::spawn(store_lines(
+            runs.clone(),
+            (p.run, p.task.clone(), p.try_number),
+            lines,
+        ));
         log.info(format!(
             "try {} of {max_tries}: {} on job {}",
             p.try_number, task.operator, job.id
         ));
-        let cancel = CancellationToken::new();
         let operator = self
             .inner
             .registry
@@ -642,6 +730,10 @@ impl Pipelines {
         };
         let span =
             tracing::info_span!("task", run_id = %p.run, task = p.task, try_number = p.try_number);
+        // Cancellation reaches a try two ways: the run cancelled in this process
+        // fires `cancel` at once; from another process, the queue's cancel of
+        // the job is seen within a heartbeat. Either drops the operator's future,
+        // aborting what it was waiting for (an HTTP fetch, a query).
         let outcome = tracing::Instrument::instrument(
             async {
                 tokio::select! {
@@ -650,15 +742,14 @@ impl Pipelines {
                         Ok(Err(e)) => Err(e),
                         Err(_) => Err(TaskError::new(format!("timed out after {}", hangar_core::config::HumanDuration::new(task.timeout)))),
                     },
-                    () = job.cancelled() => {
-                        cancel.cancel();
-                        Err(TaskError::permanent("cancelled"))
-                    }
+                    () = job.cancelled() => Err(TaskError::cancelled()),
+                    () = cancel.cancelled() => Err(TaskError::cancelled()),
                 }
             },
             span,
         )
         .await;
+        cancel.cancel();
         let now = now_ms();
         let outcome = outcome.and_then(|output| {
             let text = output.to_string();
@@ -672,46 +763,88 @@ impl Pipelines {
                 Ok(text)
             }
         });
-        match outcome {
+        // The rest of the log goes into the transaction below.
+        log.detach();
+        if let Err(e) = writer.await {
+            tracing::warn!(error = %e, "the task log writer stopped");
+        }
+        // The try's outcome, the next tasks' jobs and the run's end: one transaction.
+        let mut tx = runs.store().begin().await?;
+        let Some(run) = runs.lock_run(&mut tx, p.run).await? else {
+            return Ok(TryEnd::Stale);
+        };
+        let (state, error, output) = match outcome {
             Ok(output) => {
                 log.info("succeeded");
-                runs.finish(p.at(), "success", None, Some(&output), now)
-                    .await?;
+                (TaskState::Succeeded, None, Some(output))
             }
-            Err(error) if error.message() == "cancelled" => {
+            Err(error) if error.is_cancelled() || run.state == RunState::Cancelled => {
                 log.warn("stopped: the run was cancelled");
-                runs.finish(p.at(), "cancelled", Some(error.message()), None, now)
-                    .await?;
+                (TaskState::Cancelled, Some("cancelled".to_owned()), None)
             }
             Err(error) if error.may_retry() && p.try_number < max_tries => {
                 let error = error.message();
-                let delay = task.retry_delay
-                    * 2u32.saturating_pow(u32::try_from(p.try_number - 1).unwrap_or(0));
+                let delay = retry_delay(task.retry_delay, p.try_number);
                 log.warn(format!(
                     "failed: {error}; try {} in {}ms",
                     p.try_number + 1,
                     delay.as_millis()
                 ));
-                if runs
-                    .up_for_retry(p.run, &p.task, p.try_number, error, now)
+                let next = self.task_job(p.run, task, p.try_number + 1, Some(delay))?;
+                let next = self.inner.queue.enqueue_tx(&mut tx, next).await?;
+                if !runs
+                    .up_for_retry(&mut tx, p.at(), error, next.id.uuid(), now)
                     .await?
                 {
-                    runs.write_logs(p.run, &p.task, p.try_number, &log.take())
-                        .await?;
-                    self.enqueue(p.run, task, p.try_number + 1, Some(delay))
-                        .await?;
-                    return Ok(());
+                    // The try is no longer current: the rollback drops the job.
+                    return Ok(TryEnd::Stale);
                 }
+                runs.write_logs(&mut tx, p.at(), &log.take()).await?;
+                tx.commit().await?;
+                return Ok(TryEnd::Failed(error.to_owned()));
             }
             Err(error) => {
                 log.warn(format!("failed: {error}"));
-                runs.finish(p.at(), "failed", Some(error.message()), None, now)
-                    .await?;
+                (TaskState::Failed, Some(error.message().to_owned()), None)
             }
-        }
-        runs.write_logs(p.run, &p.task, p.try_number, &log.take())
+        };
+        let moved = runs
+            .finish(
+                &mut tx,
+                p.at(),
+                state,
+                error.as_deref(),
+                output.as_deref(),
+                now,
+            )
             .await?;
-        self.advance(p.run).await
+        if !moved {
+            return Ok(TryEnd::Stale);
+        }
+        runs.write_logs(&mut tx, p.at(), &log.take()).await?;
+        if run.state == RunState::Running {
+            self.advance(&mut tx, p.run, spec).await?;
+        }
+        tx.commit().await?;
+        Ok(match state {
+            TaskState::Succeeded => TryEnd::Succeeded,
+            TaskState::Cancelled => TryEnd::Cancelled,
+            _ => TryEnd::Failed(error.unwrap_or_default()),
+        })
+    }
+
+    /// Keeps `cancel` where [`Pipelines::cancel`] finds it while the try runs.
+    fn register(&self, p: &TaskPayload, cancel: &CancellationToken) -> Registration<'_> {
+        let key = (p.run, p.task.clone());
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), cancel.clone());
+        Registration {
+            engine: &self.inner,
+            key,
+        }
     }
 
     /// Records the earlier attempts of this try's job that did not finish (the
@@ -744,12 +877,12 @@ impl Pipelines {
                 }
                 .describe();
                 tracing::warn!(run_id = %p.run, task = p.task, try_number = p.try_number, "{line}");
+                let mut tx = self.inner.runs.store().begin().await?;
                 self.inner
                     .runs
                     .write_logs(
-                        p.run,
-                        &p.task,
-                        p.try_number,
+                        &mut tx,
+                        p.at(),
                         &[crate::operator::LogLine {
                             at: now,
                             level: "warn",
@@ -757,62 +890,59 @@ impl Pipelines {
                         }],
                     )
                     .await?;
+                tx.commit().await?;
             }
         }
         Ok(())
     }
 
-    /// Repairs what crashes can leave behind: tasks waiting for a job that was
-    /// never enqueued or that died, and runs whose tasks all finished without the
-    /// run being finished. Safe to run from several processes.
+    /// Repairs what lost workers leave behind: unfinished tasks whose job died
+    /// (every attempt's worker was lost) or was cancelled or deleted fail, and
+    /// the run moves on. Safe to run from several processes.
     pub async fn reconcile(&self) -> Result<(), PipelineError> {
         let runs = &self.inner.runs;
-        for (run_id, task_id, state, try_number, job_error) in
-            runs.stranded(now_ms() - 30_000).await?
-        {
-            let Some(run) = runs.run(run_id).await? else {
+        for (run_id, task_id, try_number, job_error) in runs.stranded().await? {
+            let mut tx = runs.store().begin().await?;
+            let Some(run) = runs.lock_run(&mut tx, run_id).await? else {
                 continue;
             };
             let Ok(spec) = self.spec(&run.pipeline) else {
                 continue;
             };
-            let Some(task) = spec.task(&task_id) else {
+            let error = format!(
+                "its job failed: {}",
+                job_error.as_deref().unwrap_or("the job was deleted")
+            );
+            let now = now_ms();
+            let moved = runs
+                .transition(
+                    &mut tx,
+                    (run_id, &task_id),
+                    &[TaskState::Queued, TaskState::UpForRetry, TaskState::Running],
+                    TaskState::Failed,
+                    None,
+                    now,
+                )
+                .await?;
+            if !moved {
                 continue;
-            };
-            match job_error {
-                Some(error) => {
-                    let error = format!("its job failed: {error}");
-                    tracing::warn!(run_id = %run_id, task = task_id, error, "task failed with its job");
-                    runs.transition(
-                        run_id,
-                        &task_id,
-                        &["queued", "up_for_retry", "running"],
-                        "failed",
-                        now_ms(),
-                    )
-                    .await?;
-                    runs.write_logs(
-                        run_id,
-                        &task_id,
-                        try_number,
-                        &[crate::operator::LogLine {
-                            at: now_ms(),
-                            level: "warn",
-                            message: error,
-                        }],
-                    )
-                    .await?;
-                    self.advance(run_id).await?;
-                }
-                None if state != "running" => {
-                    tracing::warn!(run_id = %run_id, task = task_id, "task had no job; enqueueing it again");
-                    self.enqueue(run_id, task, try_number, None).await?;
-                }
-                None => {}
             }
-        }
-        for run in runs.unfinished_runs().await? {
-            self.advance(run).await?;
+            tracing::warn!(run_id = %run_id, task = task_id, error, "task failed with its job");
+            let at = TryRef {
+                run: run_id,
+                task: &task_id,
+                try_number,
+            };
+            let line = crate::operator::LogLine {
+                at: now,
+                level: "warn",
+                message: error,
+            };
+            runs.write_logs(&mut tx, at, &[line]).await?;
+            if run.state == RunState::Running {
+                self.advance(&mut tx, run_id, spec).await?;
+            }
+            tx.commit().await?;
         }
         Ok(())
     }
@@ -827,19 +957,38 @@ impl Pipelines {
     }
 }
 
+/// Stores the lines of try `at` as they arrive, until the log stops streaming.
+async fn store_lines(
+    runs: RunStore,
+    at: (Uuid, String, i32),
+    mut lines: tokio::sync::mpsc::UnboundedReceiver<crate::operator::LogLine>,
+) {
+    let (run, task, try_number) = at;
+    let at = TryRef {
+        run,
+        task: &task,
+        try_number,
+    };
+    while let Some(line) = lines.recv().await {
+        if let Err(e) = runs.append_log(at, &line).await {
+            tracing::warn!(run_id = %run, task, error = %e, "storing a task log line failed");
+        }
+    }
+}
+
 /// Why a run whose tasks are all finished failed, or `None` if it succeeded: the
 /// tasks that failed, then those that did not run because an upstream one
 /// failed, each in the pipeline's order.
-fn failure(spec: &PipelineSpec, tasks: &[TaskRow]) -> Option<String> {
-    let named = |state: &str| -> Vec<&str> {
+fn failure(spec: &PipelineSpec, states: &HashMap<String, TaskState>) -> Option<String> {
+    let named = |state: TaskState| -> Vec<&str> {
         spec.tasks
             .iter()
             .map(|t| t.id.as_str())
-            .filter(|id| tasks.iter().any(|t| t.task_id == *id && t.state == state))
+            .filter(|id| states.get(*id) == Some(&state))
             .collect()
     };
-    let failed = named("failed");
-    let upstream = named("upstream_failed");
+    let failed = named(TaskState::Failed);
+    let upstream = named(TaskState::UpstreamFailed);
     match (failed.is_empty(), upstream.is_empty()) {
         (true, true) => None,
         (false, true) => Some(format!("failed tasks: {}", failed.join(", "))),
@@ -856,7 +1005,7 @@ fn run_view(row: RunRow, tasks: Option<Vec<TaskView>>) -> RunView {
     RunView {
         id: row.id,
         pipeline: row.pipeline,
-        state: shown_state(&row.state).to_owned(),
+        state: row.state,
         params: serde_json::from_str(&row.params).unwrap_or(Value::Null),
         triggered_by: row.triggered_by,
         logical_date: row.logical_date.map(time),
@@ -871,7 +1020,7 @@ fn run_view(row: RunRow, tasks: Option<Vec<TaskView>>) -> RunView {
 fn task_view(row: TaskRow, interruptions: Vec<InterruptionRow>) -> TaskView {
     TaskView {
         task_id: row.task_id,
-        state: shown_state(&row.state).to_owned(),
+        state: row.state,
         try_number: row.try_number,
         max_tries: row.max_tries,
         job_id: row.job_id,
@@ -899,21 +1048,53 @@ mod tests {
     fn trigger_rules_decide_from_upstream_states() {
         use Decision::*;
         use TriggerRule::*;
-        let cases: &[(TriggerRule, &[&str], Decision)] = &[
-            (AllSuccess, &["success", "success"], Run),
-            (AllSuccess, &["success", "running"], Wait),
-            (AllSuccess, &["success", "failed"], UpstreamFailed),
-            (AllSuccess, &["running", "upstream_failed"], UpstreamFailed),
-            (AllSuccess, &["success", "skipped"], Skip),
-            (AllDone, &["failed", "success"], Run),
-            (AllDone, &["failed", "queued"], Wait),
-            (OneSuccess, &["success", "running"], Run),
-            (OneSuccess, &["failed", "failed"], UpstreamFailed),
-            (OneSuccess, &["skipped", "skipped"], Skip),
-            (OneFailed, &["failed", "running"], Run),
-            (OneFailed, &["success", "success"], Skip),
-            (NoneFailed, &["success", "skipped"], Run),
-            (NoneFailed, &["success", "failed"], UpstreamFailed),
+        let cases: &[(TriggerRule, &[TaskState], Decision)] = &[
+            (
+                AllSuccess,
+                &[TaskState::Succeeded, TaskState::Succeeded],
+                Run,
+            ),
+            (
+                AllSuccess,
+                &[TaskState::Succeeded, TaskState::Running],
+                Wait,
+            ),
+            (
+                AllSuccess,
+                &[TaskState::Succeeded, TaskState::Failed],
+                UpstreamFailed,
+            ),
+            (
+                AllSuccess,
+                &[TaskState::Running, TaskState::UpstreamFailed],
+                UpstreamFailed,
+            ),
+            (
+                AllSuccess,
+                &[TaskState::Succeeded, TaskState::Skipped],
+                Skip,
+            ),
+            (AllDone, &[TaskState::Failed, TaskState::Succeeded], Run),
+            (AllDone, &[TaskState::Failed, TaskState::Queued], Wait),
+            (OneSuccess, &[TaskState::Succeeded, TaskState::Running], Run),
+            (
+                OneSuccess,
+                &[TaskState::Failed, TaskState::Failed],
+                UpstreamFailed,
+            ),
+            (OneSuccess, &[TaskState::Skipped, TaskState::Skipped], Skip),
+            (OneFailed, &[TaskState::Failed, TaskState::Running], Run),
+            (
+                OneFailed,
+                &[TaskState::Succeeded, TaskState::Succeeded],
+                Skip,
+            ),
+            (NoneFailed, &[TaskState::Succeeded, TaskState::Skipped], Run),
+            (
+                NoneFailed,
+                &[TaskState::Succeeded, TaskState::Failed],
+                UpstreamFailed,
+            ),
             (AllSuccess, &[], Run),
         ];
         for (rule, upstream, expected) in cases {

@@ -21,6 +21,7 @@ mod registry;
 mod scheduler;
 pub mod sources;
 pub mod spec;
+mod state;
 
 use hangar_store::{Migration, MigrationSet, migration};
 
@@ -31,6 +32,7 @@ pub use error::PipelineError;
 pub use records::LogRow;
 pub use registry::PipelineRegistry;
 pub use sources::SourcePolicy;
+pub use state::{RunState, TaskState, UnknownState};
 
 static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_pipelines"),

@@ -1,23 +1,13 @@
 //! Every statement on the pipeline tables, on SQLite and PostgreSQL.
 
-use hangar_store::{Dialect, EventLog, Store, on_pool};
+use hangar_store::placeholders::for_dialect;
+use hangar_store::{Dialect, EventLog, Store, Tx, on_pool, on_tx};
 use serde::Serialize;
-use sqlx::Connection;
 use uuid::Uuid;
 
 use crate::error::PipelineError;
 use crate::operator::LogLine;
-
-/// A state as the API, the CLI and the events name it. The tables keep
-/// `success` for a finished task or run; it is shown as `succeeded`, the word
-/// jobs use too.
-pub(crate) fn shown_state(state: &str) -> &str {
-    if state == "success" {
-        "succeeded"
-    } else {
-        state
-    }
-}
+use crate::state::{RunState, TaskState};
 
 /// Key of the PostgreSQL advisory lock taken while a run is created.
 const PG_TRIGGER_LOCK: i64 = 0x68_61_6e_67_70_69_70;
@@ -27,7 +17,8 @@ const PG_TRIGGER_LOCK: i64 = 0x68_61_6e_67_70_69_70;
 pub(crate) struct RunRow {
     pub id: Uuid,
     pub pipeline: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: RunState,
     pub params: String,
     pub triggered_by: String,
     pub logical_date: Option<i64>,
@@ -41,7 +32,8 @@ pub(crate) struct RunRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct TaskRow {
     pub task_id: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: TaskState,
     pub try_number: i32,
     pub max_tries: i32,
     pub job_id: Option<Uuid>,
@@ -81,6 +73,12 @@ pub(crate) struct InterruptionRow {
 const RUN_COLUMNS: &str = "id, pipeline, state, params, triggered_by, logical_date, error, created_at, started_at, finished_at";
 const TASK_COLUMNS: &str = "task_id, state, try_number, max_tries, job_id, error, output, queued_at, started_at, finished_at";
 
+/// Appends a line to a try's log, numbered after the try's last.
+const APPEND_LOG: &str = "INSERT INTO hangar_pipeline_logs \
+     (run_id, task_id, try_number, seq, at, level, message) \
+     SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6 FROM hangar_pipeline_logs \
+     WHERE run_id = $1 AND task_id = $2 AND try_number = $3";
+
 /// One try of one task of one run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TryRef<'a> {
@@ -114,39 +112,47 @@ impl RunStore {
         Self { store, events }
     }
 
-    /// Publishes a run's new state (topic `pipelines`).
-    fn run_event(&self, run: Uuid, pipeline: Option<&str>, state: &str) {
-        let state = shown_state(state);
+    /// Publishes a run's new state (topic `pipelines`) once `tx` commits.
+    fn run_event(&self, tx: &mut Tx, run: Uuid, pipeline: Option<&str>, state: RunState) {
         let data = serde_json::json!({"run": run, "pipeline": pipeline, "state": state});
-        self.events
-            .publish("pipelines", "run.state", data.to_string());
+        let events = self.events.clone();
+        tx.after_commit(async move {
+            events.publish("pipelines", "run.state", data.to_string());
+        });
     }
 
-    /// Publishes a task's new state (topic `pipelines`).
-    fn task_event(&self, run: Uuid, task: &str, state: &str, try_number: Option<i32>) {
-        let state = shown_state(state);
+    /// Publishes a task's new state (topic `pipelines`) once `tx` commits.
+    fn task_event(
+        &self,
+        tx: &mut Tx,
+        run: Uuid,
+        task: &str,
+        state: TaskState,
+        try_number: Option<i32>,
+    ) {
         let data = serde_json::json!({"run": run, "task": task, "state": state, "try": try_number});
-        self.events
-            .publish("pipelines", "task.state", data.to_string());
+        let events = self.events.clone();
+        tx.after_commit(async move {
+            events.publish("pipelines", "task.state", data.to_string());
+        });
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// Creates a run and its tasks in one transaction: `running` if fewer than
+    /// Creates a run and its tasks in `tx`: `running` if fewer than
     /// `max_active_runs` runs of the pipeline are active, else `queued`. Returns
     /// the state, or `None` when a scheduled run for the same time exists.
-    pub async fn create(&self, run: &NewRun<'_>) -> Result<Option<String>, PipelineError> {
-        let dialect = self.store.dialect();
-        let state = on_pool!(self.store.writer(), pool => {
-            let mut conn = pool.acquire().await?;
-            let mut tx = match dialect {
-                Dialect::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
-                Dialect::Postgres => conn.begin().await?,
-            };
+    pub async fn create(
+        &self,
+        tx: &mut Tx,
+        run: &NewRun<'_>,
+    ) -> Result<Option<RunState>, PipelineError> {
+        let dialect = tx.dialect();
+        let state = on_tx!(tx, conn => {
             if dialect == Dialect::Postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_TRIGGER_LOCK).execute(&mut *tx).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_TRIGGER_LOCK).execute(&mut *conn).await?;
             }
             if let Some(date) = run.logical_date {
                 let taken: Option<Uuid> = sqlx::query_scalar(
@@ -154,7 +160,7 @@ impl RunStore {
                 )
                 .bind(run.pipeline)
                 .bind(date)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *conn)
                 .await?;
                 if taken.is_some() {
                     return Ok(None);
@@ -164,38 +170,40 @@ impl RunStore {
                 "SELECT COUNT(*) FROM hangar_pipeline_runs WHERE pipeline = $1 AND state IN ('queued', 'running')",
             )
             .bind(run.pipeline)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *conn)
             .await?;
-            let state = if active < i64::from(run.max_active_runs) { "running" } else { "queued" };
+            let state = if active < i64::from(run.max_active_runs) {
+                RunState::Running
+            } else {
+                RunState::Queued
+            };
             sqlx::query(
                 "INSERT INTO hangar_pipeline_runs (id, pipeline, state, params, triggered_by, logical_date, \
                  created_at, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(run.id)
             .bind(run.pipeline)
-            .bind(state)
+            .bind(state.stored())
             .bind(run.params)
             .bind(run.triggered_by)
             .bind(run.logical_date)
             .bind(run.now)
-            .bind((state == "running").then_some(run.now))
-            .execute(&mut *tx)
+            .bind((state == RunState::Running).then_some(run.now))
+            .execute(&mut *conn)
             .await?;
+            let sql = for_dialect(dialect, format!(
+                "INSERT INTO hangar_pipeline_tasks (run_id, task_id, state, max_tries) VALUES {}",
+                vec!["(?, ?, 'pending', ?)"; run.tasks.len()].join(", ")
+            ));
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (task, tries) in &run.tasks {
-                sqlx::query(
-                    "INSERT INTO hangar_pipeline_tasks (run_id, task_id, state, max_tries) VALUES ($1, $2, 'pending', $3)",
-                )
-                .bind(run.id)
-                .bind(*task)
-                .bind(*tries)
-                .execute(&mut *tx)
-                .await?;
+                insert = insert.bind(run.id).bind(*task).bind(*tries);
             }
-            tx.commit().await?;
-            Ok::<_, PipelineError>(Some(state.to_owned()))
+            insert.execute(&mut *conn).await?;
+            Ok::<_, PipelineError>(Some(state))
         })?;
-        if let Some(state) = &state {
-            self.run_event(run.id, Some(run.pipeline), state);
+        if let Some(state) = state {
+            self.run_event(tx, run.id, Some(run.pipeline), state);
         }
         Ok(state)
     }
@@ -204,6 +212,21 @@ impl RunStore {
         let sql = format!("SELECT {RUN_COLUMNS} FROM hangar_pipeline_runs WHERE id = $1");
         Ok(on_pool!(self.store, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await
+        })?)
+    }
+
+    /// The run, locked until `tx` ends: the changes of one run (tasks finishing
+    /// on several workers, a cancel) are made one transaction after another, so
+    /// each sees the others' outcomes when it decides what runs next.
+    pub async fn lock_run(&self, tx: &mut Tx, id: Uuid) -> Result<Option<RunRow>, PipelineError> {
+        // SQLite: `BEGIN IMMEDIATE` already holds the database's write lock.
+        let lock = match tx.dialect() {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        };
+        let sql = format!("SELECT {RUN_COLUMNS} FROM hangar_pipeline_runs WHERE id = $1{lock}");
+        Ok(on_tx!(tx, conn => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await
         })?)
     }
 
@@ -234,86 +257,79 @@ impl RunStore {
         })?)
     }
 
-    /// Moves a task from one of `from` to `to`; returns whether it moved.
+    /// The tasks of a run, read in `tx`.
+    pub async fn tasks_in(&self, tx: &mut Tx, run: Uuid) -> Result<Vec<TaskRow>, PipelineError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM hangar_pipeline_tasks WHERE run_id = $1");
+        Ok(on_tx!(tx, conn => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(run).fetch_all(conn).await
+        })?)
+    }
+
+    /// Moves a task from one of `from` to `to`; returns whether it moved. A
+    /// move to `queued` records `job` as the job of its try.
     pub async fn transition(
         &self,
-        run: Uuid,
-        task: &str,
-        from: &[&str],
-        to: &str,
+        tx: &mut Tx,
+        at: (Uuid, &str),
+        from: &[TaskState],
+        to: TaskState,
+        job: Option<Uuid>,
         now: i64,
     ) -> Result<bool, PipelineError> {
+        let (run, task) = at;
         let states = from
             .iter()
-            .map(|s| format!("'{s}'"))
+            .map(|s| format!("'{}'", s.stored()))
             .collect::<Vec<_>>()
             .join(", ");
-        let finished = matches!(
-            to,
-            "success" | "failed" | "upstream_failed" | "skipped" | "cancelled"
-        );
+        let finished = to.is_finished();
         let sql = format!(
             "UPDATE hangar_pipeline_tasks SET state = $3, \
              queued_at = CASE WHEN $3 = 'queued' THEN $4 ELSE queued_at END, \
-             finished_at = CASE WHEN $5 THEN $4 ELSE finished_at END \
+             finished_at = CASE WHEN $5 THEN $4 ELSE finished_at END, \
+             job_id = COALESCE($6, job_id) \
              WHERE run_id = $1 AND task_id = $2 AND state IN ({states})"
         );
-        let moved = on_pool!(self.store.writer(), pool => {
+        let moved = on_tx!(tx, conn => {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(run)
                 .bind(task)
-                .bind(to)
+                .bind(to.stored())
                 .bind(now)
                 .bind(finished)
-                .execute(pool)
+                .bind(job)
+                .execute(conn)
                 .await
                 .map(|r| r.rows_affected())
         })?;
         if moved == 1 {
-            self.task_event(run, task, to, None);
+            self.task_event(tx, run, task, to, None);
         }
         Ok(moved == 1)
     }
 
-    /// Records the job that runs a task's try.
-    pub async fn set_job(&self, run: Uuid, task: &str, job: Uuid) -> Result<(), PipelineError> {
-        on_pool!(self.store.writer(), pool => {
-            sqlx::query("UPDATE hangar_pipeline_tasks SET job_id = $3 WHERE run_id = $1 AND task_id = $2")
-                .bind(run)
-                .bind(task)
-                .bind(job)
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
-        Ok(())
-    }
-
     /// Marks try `try_number` running (again, after a worker crash); returns
-    /// whether the task is at that try and not finished.
-    pub async fn start(
-        &self,
-        run: Uuid,
-        task: &str,
-        try_number: i32,
-        now: i64,
-    ) -> Result<bool, PipelineError> {
+    /// whether the task is at that try and not finished. One statement, not
+    /// part of a larger transaction.
+    pub async fn start(&self, at: TryRef<'_>, now: i64) -> Result<bool, PipelineError> {
         let moved = on_pool!(self.store.writer(), pool => {
             sqlx::query(
                 "UPDATE hangar_pipeline_tasks SET state = 'running', started_at = $4, error = NULL \
                  WHERE run_id = $1 AND task_id = $2 AND try_number = $3 \
                  AND state IN ('queued', 'up_for_retry', 'running')",
             )
-            .bind(run)
-            .bind(task)
-            .bind(try_number)
+            .bind(at.run)
+            .bind(at.task)
+            .bind(at.try_number)
             .bind(now)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
         })?;
         if moved == 1 {
-            self.task_event(run, task, "running", Some(try_number));
+            let data = serde_json::json!({"run": at.run, "task": at.task, "state": TaskState::Running, "try": at.try_number});
+            self.events
+                .publish("pipelines", "task.state", data.to_string());
         }
         Ok(moved == 1)
     }
@@ -321,8 +337,9 @@ impl RunStore {
     /// Ends a running try: `success` (with output), `failed` or `cancelled`.
     pub async fn finish(
         &self,
+        tx: &mut Tx,
         at: TryRef<'_>,
-        state: &str,
+        state: TaskState,
         error: Option<&str>,
         output: Option<&str>,
         now: i64,
@@ -332,7 +349,7 @@ impl RunStore {
             task,
             try_number,
         } = at;
-        let moved = on_pool!(self.store.writer(), pool => {
+        let moved = on_tx!(tx, conn => {
             sqlx::query(
                 "UPDATE hangar_pipeline_tasks SET state = $4, error = $5, output = $6, finished_at = $7 \
                  WHERE run_id = $1 AND task_id = $2 AND try_number = $3 AND state = 'running'",
@@ -340,46 +357,53 @@ impl RunStore {
             .bind(run)
             .bind(task)
             .bind(try_number)
-            .bind(state)
+            .bind(state.stored())
             .bind(error)
             .bind(output)
             .bind(now)
-            .execute(pool)
+            .execute(conn)
             .await
             .map(|r| r.rows_affected())
         })?;
         if moved == 1 {
-            self.task_event(run, task, state, Some(try_number));
+            self.task_event(tx, run, task, state, Some(try_number));
         }
         Ok(moved == 1)
     }
 
-    /// Schedules the next try of a failed running try.
+    /// Schedules the next try of a failed running try, run by `job`.
     pub async fn up_for_retry(
         &self,
-        run: Uuid,
-        task: &str,
-        try_number: i32,
+        tx: &mut Tx,
+        at: TryRef<'_>,
         error: &str,
+        job: Uuid,
         now: i64,
     ) -> Result<bool, PipelineError> {
-        let moved = on_pool!(self.store.writer(), pool => {
+        let moved = on_tx!(tx, conn => {
             sqlx::query(
                 "UPDATE hangar_pipeline_tasks SET state = 'up_for_retry', try_number = try_number + 1, \
-                 error = $4, job_id = NULL, queued_at = $5 \
+                 error = $4, job_id = $5, queued_at = $6 \
                  WHERE run_id = $1 AND task_id = $2 AND try_number = $3 AND state = 'running'",
             )
-            .bind(run)
-            .bind(task)
-            .bind(try_number)
+            .bind(at.run)
+            .bind(at.task)
+            .bind(at.try_number)
             .bind(error)
+            .bind(job)
             .bind(now)
-            .execute(pool)
+            .execute(conn)
             .await
             .map(|r| r.rows_affected())
         })?;
         if moved == 1 {
-            self.task_event(run, task, "up_for_retry", Some(try_number + 1));
+            self.task_event(
+                tx,
+                at.run,
+                at.task,
+                TaskState::UpForRetry,
+                Some(at.try_number + 1),
+            );
         }
         Ok(moved == 1)
     }
@@ -387,26 +411,27 @@ impl RunStore {
     /// Ends a run that is running; returns whether it did.
     pub async fn finish_run(
         &self,
+        tx: &mut Tx,
         run: Uuid,
-        state: &str,
+        state: RunState,
         error: Option<&str>,
         now: i64,
     ) -> Result<bool, PipelineError> {
-        let moved = on_pool!(self.store.writer(), pool => {
+        let moved = on_tx!(tx, conn => {
             sqlx::query(
                 "UPDATE hangar_pipeline_runs SET state = $2, error = $3, finished_at = $4 \
                  WHERE id = $1 AND state = 'running'",
             )
             .bind(run)
-            .bind(state)
+            .bind(state.stored())
             .bind(error)
             .bind(now)
-            .execute(pool)
+            .execute(conn)
             .await
             .map(|r| r.rows_affected())
         })?;
         if moved == 1 {
-            self.run_event(run, None, state);
+            self.run_event(tx, run, None, state);
         }
         Ok(moved == 1)
     }
@@ -414,56 +439,54 @@ impl RunStore {
     /// Starts the oldest queued run of `pipeline` if fewer than `max` are running.
     pub async fn start_next(
         &self,
+        tx: &mut Tx,
         pipeline: &str,
         max: u32,
         now: i64,
-    ) -> Result<Option<Uuid>, PipelineError> {
-        let next: Option<Uuid> = on_pool!(self.store.writer(), pool => {
+    ) -> Result<Option<RunRow>, PipelineError> {
+        let returning = RUN_COLUMNS;
+        let next: Option<RunRow> = on_tx!(tx, conn => {
             let running: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM hangar_pipeline_runs WHERE pipeline = $1 AND state = 'running'",
             )
             .bind(pipeline)
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?;
             if running >= i64::from(max) {
                 return Ok(None);
             }
-            let oldest: Option<Uuid> = sqlx::query_scalar(
-                "SELECT id FROM hangar_pipeline_runs WHERE pipeline = $1 AND state = 'queued' \
-                 ORDER BY created_at, id LIMIT 1",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE hangar_pipeline_runs SET state = 'running', started_at = $2 WHERE id = ( \
+                 SELECT id FROM hangar_pipeline_runs WHERE pipeline = $1 AND state = 'queued' \
+                 ORDER BY created_at, id LIMIT 1) AND state = 'queued' RETURNING {returning}"
+            )))
             .bind(pipeline)
-            .fetch_optional(pool)
-            .await?;
-            let Some(oldest) = oldest else { return Ok(None) };
-            let moved = sqlx::query(
-                "UPDATE hangar_pipeline_runs SET state = 'running', started_at = $2 WHERE id = $1 AND state = 'queued'",
-            )
-            .bind(oldest)
             .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected();
-            Ok::<_, sqlx::Error>((moved == 1).then_some(oldest))
+            .fetch_optional(&mut *conn)
+            .await
         })?;
-        if let Some(run) = next {
-            self.run_event(run, Some(pipeline), "running");
+        if let Some(run) = &next {
+            self.run_event(tx, run.id, Some(pipeline), RunState::Running);
         }
         Ok(next)
     }
 
     /// Cancels a queued or running run and its unfinished tasks; returns the ids
     /// of the jobs of tasks that were queued or running, to cancel them.
-    pub async fn cancel(&self, run: Uuid, now: i64) -> Result<Option<Vec<Uuid>>, PipelineError> {
-        let jobs = on_pool!(self.store.writer(), pool => {
-            let mut tx = pool.begin().await?;
+    pub async fn cancel(
+        &self,
+        tx: &mut Tx,
+        run: Uuid,
+        now: i64,
+    ) -> Result<Option<Vec<Uuid>>, PipelineError> {
+        let jobs = on_tx!(tx, conn => {
             let moved = sqlx::query(
                 "UPDATE hangar_pipeline_runs SET state = 'cancelled', finished_at = $2, error = 'cancelled' \
                  WHERE id = $1 AND state IN ('queued', 'running')",
             )
             .bind(run)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
             if moved == 0 {
@@ -474,7 +497,7 @@ impl RunStore {
                  AND state IN ('queued', 'running', 'up_for_retry')",
             )
             .bind(run)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await?;
             sqlx::query(
                 "UPDATE hangar_pipeline_tasks SET state = 'cancelled', finished_at = $2 \
@@ -482,53 +505,53 @@ impl RunStore {
             )
             .bind(run)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-            tx.commit().await?;
             Ok::<_, sqlx::Error>(Some(jobs.into_iter().flatten().collect()))
         })?;
         if jobs.is_some() {
-            self.run_event(run, None, "cancelled");
+            self.run_event(tx, run, None, RunState::Cancelled);
         }
         Ok(jobs)
     }
 
+    /// Appends log lines to a try's log in `tx`, each numbered after the try's last.
     pub async fn write_logs(
         &self,
-        run: Uuid,
-        task: &str,
-        try_number: i32,
+        tx: &mut Tx,
+        at: TryRef<'_>,
         lines: &[LogLine],
     ) -> Result<(), PipelineError> {
-        if lines.is_empty() {
-            return Ok(());
+        for line in lines {
+            on_tx!(tx, conn => {
+                sqlx::query(APPEND_LOG)
+                    .bind(at.run)
+                    .bind(at.task)
+                    .bind(at.try_number)
+                    .bind(line.at)
+                    .bind(line.level)
+                    .bind(&line.message)
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
+            })?;
         }
+        Ok(())
+    }
+
+    /// Appends one line to a try's log as it is written (its own statement).
+    pub async fn append_log(&self, at: TryRef<'_>, line: &LogLine) -> Result<(), PipelineError> {
         on_pool!(self.store.writer(), pool => {
-            let mut tx = pool.begin().await?;
-            let first: i32 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(seq), 0) FROM hangar_pipeline_logs WHERE run_id = $1 AND task_id = $2 AND try_number = $3",
-            )
-            .bind(run)
-            .bind(task)
-            .bind(try_number)
-            .fetch_one(&mut *tx)
-            .await?;
-            for (i, line) in lines.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO hangar_pipeline_logs (run_id, task_id, try_number, seq, at, level, message) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(run)
-                .bind(task)
-                .bind(try_number)
-                .bind(first + 1 + i as i32)
+            sqlx::query(APPEND_LOG)
+                .bind(at.run)
+                .bind(at.task)
+                .bind(at.try_number)
                 .bind(line.at)
                 .bind(line.level)
                 .bind(&line.message)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await
+                .execute(pool)
+                .await
+                .map(|_| ())
         })?;
         Ok(())
     }
@@ -612,35 +635,19 @@ impl RunStore {
         Ok(())
     }
 
-    /// Tasks waiting for a job that may never come: queued or up for retry for
-    /// longer than `older_than` with no job, or whose job is dead or cancelled.
+    /// Unfinished tasks whose job will not run them: dead (its worker was lost
+    /// on every attempt, or it failed outside the task), cancelled, or deleted.
+    /// Returns `(run, task, try, the job's last error)`.
     pub async fn stranded(
         &self,
-        older_than: i64,
-    ) -> Result<Vec<(Uuid, String, String, i32, Option<String>)>, PipelineError> {
+    ) -> Result<Vec<(Uuid, String, i32, Option<String>)>, PipelineError> {
         Ok(on_pool!(self.store, pool => {
             sqlx::query_as(
-                "SELECT t.run_id, t.task_id, t.state, t.try_number, j.last_error \
+                "SELECT t.run_id, t.task_id, t.try_number, j.last_error \
                  FROM hangar_pipeline_tasks t \
                  LEFT JOIN hangar_jobs j ON j.id = t.job_id \
-                 WHERE t.state IN ('queued', 'up_for_retry', 'running') AND ( \
-                   (t.job_id IS NULL AND t.queued_at < $1) OR j.state IN ('dead', 'cancelled') \
-                   OR (t.job_id IS NOT NULL AND j.id IS NULL))",
-            )
-            .bind(older_than)
-            .fetch_all(pool)
-            .await
-        })?)
-    }
-
-    /// Runs that are running but whose tasks are all finished (a crash between a
-    /// task's end and the run's), to finish them.
-    pub async fn unfinished_runs(&self) -> Result<Vec<Uuid>, PipelineError> {
-        Ok(on_pool!(self.store, pool => {
-            sqlx::query_scalar(
-                "SELECT r.id FROM hangar_pipeline_runs r WHERE r.state = 'running' AND NOT EXISTS ( \
-                 SELECT 1 FROM hangar_pipeline_tasks t WHERE t.run_id = r.id \
-                 AND t.state IN ('pending', 'queued', 'running', 'up_for_retry'))",
+                 WHERE t.state IN ('queued', 'up_for_retry', 'running') AND t.job_id IS NOT NULL \
+                 AND (j.id IS NULL OR j.state IN ('dead', 'cancelled'))",
             )
             .fetch_all(pool)
             .await

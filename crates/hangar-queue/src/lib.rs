@@ -8,7 +8,9 @@
 //! messages naming them (`amqp://…`). See `docs/adr/0002-queue.md`.
 //!
 //! Apps register [`Job`] handlers through the `App` trait and enqueue with
-//! [`Queue::enqueue`]; `hangar worker` and `hangar up` run [`Worker`]s.
+//! [`Queue::enqueue`], or with [`Queue::enqueue_tx`] inside a transaction of
+//! their own (`Store::begin`), so that a change and the jobs it causes commit
+//! together; `hangar worker` and `hangar up` run [`Worker`]s.
 
 mod error;
 mod handler;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hangar_core::config::{Config, QueueUrl};
 use hangar_core::health::{CheckFuture, ReadinessCheck};
-use hangar_store::{EventLog, Store};
+use hangar_store::{EventLog, Store, Tx};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::QueueError;
@@ -141,7 +141,7 @@ impl Queue {
         let (id, existing) = match &job.unique_key {
             Some(key) => {
                 self.jobs
-                    .insert_unique(id, &job, key, run_at, now, announced)
+                    .insert_unique(id, &job, key, (run_at, now, announced))
                     .await?
             }
             None => {
@@ -212,6 +212,138 @@ impl Queue {
                 .inc();
         }
         Ok(ids)
+    }
+
+    /// Enqueues a job in the caller's open transaction `tx` (River's `InsertTx`):
+    /// the job exists if and only if `tx` commits, together with whatever else
+    /// the caller wrote in it. Workers hear of it once [`Tx::commit`] returns:
+    /// the commit runs the announcement (in-database dispatch: a wake-up and, on
+    /// PostgreSQL, a `NOTIFY`; RabbitMQ: the publish). If that publish fails, the
+    /// next sweep announces the job; if the process dies between the commit and
+    /// the publish, the sweep announces it once it counts as unannounced (after
+    /// the re-announce window, see `docs/adr/0002-queue.md`). A committed job
+    /// always runs.
+    ///
+    /// `tx` must be a transaction on this queue's store ([`Queue::store`]).
+    pub async fn enqueue_tx(&self, tx: &mut Tx, job: NewJob) -> Result<Enqueued, QueueError> {
+        job.validate()?;
+        let now = now_ms();
+        let run_at = job.run_at.map_or(now, |at| at.timestamp_millis());
+        let due = run_at <= now;
+        let announced = (due && self.dispatch.announces_at_enqueue()).then_some(now);
+        let id = JobId::new();
+        let (id, existing) = match &job.unique_key {
+            Some(key) => {
+                self.jobs
+                    .insert_unique_tx(tx, id, &job, key, (run_at, now, announced))
+                    .await?
+            }
+            None => {
+                self.jobs
+                    .insert_many_tx(tx, &[(id, &job, run_at, announced)], now)
+                    .await?;
+                (id, false)
+            }
+        };
+        if !existing {
+            let due = due.then(|| Announcement {
+                id,
+                queue: job.queue.clone(),
+                priority: job.priority,
+            });
+            self.announce_after_commit(
+                tx,
+                due.into_iter().collect(),
+                vec![QueueMetrics::job(&job.queue, &job.name)],
+            );
+        }
+        Ok(Enqueued { id, existing })
+    }
+
+    /// Enqueues many jobs in the caller's open transaction `tx`, announced
+    /// together once it commits (see [`Queue::enqueue_tx`]); none may have a
+    /// unique key.
+    pub async fn enqueue_many_tx(
+        &self,
+        tx: &mut Tx,
+        jobs: Vec<NewJob>,
+    ) -> Result<Vec<JobId>, QueueError> {
+        for job in &jobs {
+            job.validate()?;
+            if job.unique_key.is_some() {
+                return Err(QueueError::invalid(
+                    "unique_key",
+                    "jobs with unique keys are enqueued one by one (enqueue_tx)",
+                ));
+            }
+        }
+        let now = now_ms();
+        let announces = self.dispatch.announces_at_enqueue();
+        let rows: Vec<(JobId, &NewJob, i64, Option<i64>)> = jobs
+            .iter()
+            .map(|job| {
+                let run_at = job.run_at.map_or(now, |at| at.timestamp_millis());
+                let announced = (announces && run_at <= now).then_some(now);
+                (JobId::new(), job, run_at, announced)
+            })
+            .collect();
+        self.jobs.insert_many_tx(tx, &rows, now).await?;
+        let due = rows
+            .iter()
+            .filter(|(_, _, run_at, _)| *run_at <= now)
+            .map(|(id, job, _, _)| Announcement {
+                id: *id,
+                queue: job.queue.clone(),
+                priority: job.priority,
+            })
+            .collect();
+        let labels = rows
+            .iter()
+            .map(|(_, job, ..)| QueueMetrics::job(&job.queue, &job.name))
+            .collect();
+        self.announce_after_commit(tx, due, labels);
+        Ok(rows.into_iter().map(|(id, ..)| id).collect())
+    }
+
+    /// Registers, on `tx`, the announcement of jobs it inserted and their
+    /// `enqueued` counts, for once it commits.
+    fn announce_after_commit(
+        &self,
+        tx: &mut Tx,
+        due: Vec<Announcement>,
+        labels: Vec<crate::metrics::JobLabels>,
+    ) {
+        let queue = self.clone();
+        tx.after_commit(async move {
+            for label in &labels {
+                queue.metrics.enqueued.get_or_create(label).inc();
+            }
+            if due.is_empty() {
+                return;
+            }
+            let Err(e) = queue.dispatch.announce(&due).await else {
+                return;
+            };
+            if !queue.dispatch.announces_at_enqueue() {
+                tracing::debug!(error = %e, "announce failed; workers will find the jobs by polling");
+                return;
+            }
+            // The rows are committed: they stay, and the sweep announces them.
+            let ids: Vec<JobId> = due.iter().map(|a| a.id).collect();
+            match queue.jobs.forget_announcements(&ids).await {
+                Ok(()) => tracing::warn!(
+                    error = %e,
+                    jobs = ids.len(),
+                    "publishing committed jobs failed; the next sweep announces them"
+                ),
+                Err(forget) => tracing::warn!(
+                    error = %e,
+                    forget_error = %forget,
+                    jobs = ids.len(),
+                    "publishing committed jobs failed; they are announced again after the re-announce window"
+                ),
+            }
+        });
     }
 
     /// Announces freshly inserted jobs. If the broker does not confirm, deletes

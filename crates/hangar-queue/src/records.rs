@@ -2,7 +2,7 @@
 //! both dispatch backends; each statement here runs on SQLite and PostgreSQL.
 
 use hangar_store::placeholders::{anonymous, for_dialect, numbered};
-use hangar_store::{Dialect, Pool, Store, on_pool};
+use hangar_store::{Dialect, Pool, Store, Tx, on_pool, on_tx};
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
@@ -143,15 +143,30 @@ impl JobStore {
         if jobs.is_empty() {
             return Ok(());
         }
-        let dialect = self.store.dialect();
-        on_pool!(self.store.writer(), pool => {
-            let mut tx = pool.begin().await?;
-            for chunk in jobs.chunks(CHUNK) {
-                let sql = for_dialect(dialect, format!(
+        let mut tx = self.store.begin().await?;
+        self.insert_many_tx(&mut tx, jobs, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts jobs without unique keys in the caller's transaction.
+    pub async fn insert_many_tx(
+        &self,
+        tx: &mut Tx,
+        jobs: &[(JobId, &NewJob, i64, Option<i64>)],
+        now: i64,
+    ) -> Result<(), QueueError> {
+        let dialect = tx.dialect();
+        for chunk in jobs.chunks(CHUNK) {
+            let sql = for_dialect(
+                dialect,
+                format!(
                     "INSERT INTO hangar_jobs (id, queue, name, payload, priority, state, run_at, \
-                     max_attempts, timeout_ms, created_at, announced_at) VALUES {}",
+                 max_attempts, timeout_ms, created_at, announced_at) VALUES {}",
                     vec!["(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-                ));
+                ),
+            );
+            on_tx!(tx, conn => {
                 let mut query = sqlx::query(AssertSqlSafe(sql));
                 for (id, job, run_at, announced) in chunk {
                     query = query
@@ -166,10 +181,9 @@ impl JobStore {
                         .bind(now)
                         .bind(*announced);
                 }
-                query.execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
+                query.execute(conn).await.map(|_| ())
+            })?;
+        }
         Ok(())
     }
 
@@ -180,9 +194,23 @@ impl JobStore {
         id: JobId,
         job: &NewJob,
         key: &str,
-        run_at: i64,
-        now: i64,
-        announced: Option<i64>,
+        at: (i64, i64, Option<i64>),
+    ) -> Result<(JobId, bool), QueueError> {
+        let mut tx = self.store.begin().await?;
+        let outcome = self.insert_unique_tx(&mut tx, id, job, key, at).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// [`JobStore::insert_unique`] in the caller's transaction. `at` is
+    /// `(run_at, now, announced_at)`.
+    pub async fn insert_unique_tx(
+        &self,
+        tx: &mut Tx,
+        id: JobId,
+        job: &NewJob,
+        key: &str,
+        (run_at, now, announced): (i64, i64, Option<i64>),
     ) -> Result<(JobId, bool), QueueError> {
         let insert = "INSERT INTO hangar_jobs (id, queue, name, payload, priority, state, run_at, \
              max_attempts, timeout_ms, created_at, announced_at, unique_key) \
@@ -194,7 +222,7 @@ impl JobStore {
         // The holder of the key can finish between the two statements; then the
         // insert is tried again.
         for _ in 0..3 {
-            let inserted: Option<Uuid> = on_pool!(self.store.writer(), pool => {
+            let inserted: Option<Uuid> = on_tx!(tx, conn => {
                 sqlx::query_scalar(insert)
                     .bind(id.uuid())
                     .bind(&job.queue)
@@ -207,14 +235,14 @@ impl JobStore {
                     .bind(now)
                     .bind(announced)
                     .bind(key)
-                    .fetch_optional(pool)
+                    .fetch_optional(conn)
                     .await
             })?;
             if let Some(id) = inserted {
                 return Ok((id.into(), false));
             }
-            let holder: Option<Uuid> = on_pool!(self.store.writer(), pool => {
-                sqlx::query_scalar(existing).bind(key).fetch_optional(pool).await
+            let holder: Option<Uuid> = on_tx!(tx, conn => {
+                sqlx::query_scalar(existing).bind(key).fetch_optional(conn).await
             })?;
             if let Some(holder) = holder {
                 return Ok((holder.into(), true));

@@ -13,6 +13,7 @@ pub mod events;
 mod lease;
 mod migrate;
 pub mod placeholders;
+mod tx;
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ pub use events::{Event, EventLog};
 pub use migrate::{Migration, MigrationSet, MigrationState, MigrationStatus};
 /// The sqlx crate this store is built on, for apps that write queries.
 pub use sqlx;
+pub use tx::{Tx, TxConn};
 
 static MIGRATIONS: &[Migration] = &[migration!(1, "0001_leases"), migration!(2, "0002_events")];
 

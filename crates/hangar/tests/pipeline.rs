@@ -173,6 +173,19 @@ request_timeout = "300ms"
 attempts = 3
 "#;
 
+const HANGING: &str = r#"
+name = "hanging"
+[params.url]
+type = "string"
+[[tasks]]
+id = "get"
+operator = "extract"
+source = "${params.url}"
+request_timeout = "10m"
+attempts = 1
+timeout = "10m"
+"#;
+
 const READ: &str = r#"
 name = "read"
 [params.path]
@@ -207,6 +220,7 @@ async fn spawn_reading(backend: Backend, file_roots: &str, http_allow: &str) -> 
         TYPED,
         FETCH,
         READ,
+        HANGING,
     ];
     TestApp::spawn_with(backend, pipeline_support::apps(definitions), |c| {
         c.api.admin_token = "test-admin-token-of-at-least-32-characters".into();
@@ -901,6 +915,143 @@ async fn the_movies_etl_loads_the_full_dataset(backend: Backend) {
     assert_eq!(second_load["unchanged"], 3200);
 }
 
+/// A loopback server that accepts connections, reads the request and never
+/// answers; it reports each connection, and each one the client closed.
+async fn silent_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<&'static str>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (events, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let events = events.clone();
+            let _ = events.send("accepted");
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 1024];
+                // Reads until the client closes the connection (or resets it).
+                while let Ok(n) = socket.read(&mut buffer).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                let _ = events.send("closed");
+            });
+        }
+    });
+    (format!("http://{addr}/never.json"), received)
+}
+
+async fn next_event(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<&'static str>,
+) -> &'static str {
+    tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .expect("the server saw no event within 30 s")
+        .unwrap()
+}
+
+async fn cancelling_a_run_aborts_its_fetch(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (url, mut events) = silent_server().await;
+    let started = app
+        .pipelines
+        .trigger("hanging", Some(&json!({ "url": url })), TriggeredBy::Cli)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next_event(&mut events).await, "accepted");
+    let cancelled = app.pipelines.cancel(started.id).await.unwrap();
+    assert_eq!(cancelled.state, "cancelled");
+    // The fetch is aborted: the connection closes, though the server never
+    // answered and the request and task timeouts are 10 minutes away.
+    assert_eq!(next_event(&mut events).await, "closed");
+    let deadline = std::time::Instant::now();
+    let run = loop {
+        let run = app.pipelines.run(started.id).await.unwrap();
+        if state(&run, "get") != "running" {
+            break run;
+        }
+        assert!(
+            deadline.elapsed() < Duration::from_secs(30),
+            "the task stops with its fetch: {:#?}",
+            states(&run)
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(run.state, hangar_pipeline::RunState::Cancelled);
+    let task = &run.tasks.as_ref().unwrap()[0];
+    assert_eq!(
+        task.state,
+        hangar_pipeline::TaskState::Cancelled,
+        "{task:#?}"
+    );
+    assert_eq!(task.output, None);
+    let logs = app.pipelines.logs(started.id, Some("get")).await.unwrap();
+    assert_eq!(
+        logs.last().unwrap().message,
+        "stopped: the run was cancelled",
+        "{logs:#?}"
+    );
+    // The task's job ends cancelled, not succeeded.
+    let job = app.queue.get(task.job_id.unwrap().into()).await.unwrap();
+    assert_eq!(job.state, hangar_queue::JobState::Cancelled, "{job:#?}");
+}
+
+/// The value of the counter line `name{labels}` in a metrics exposition.
+fn counter(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn failed_tasks_are_failed_jobs_in_the_queue_metrics(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let run = run(&app, "propagation", None).await;
+    assert_eq!(run.state, "failed", "{run:#?}");
+    let job = run
+        .tasks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|t| t.task_id == "a")
+        .unwrap()
+        .job_id
+        .unwrap();
+    let job = pipeline_support_wait_dead(&app, job).await;
+    assert_eq!(job.attempts.unwrap()[0].outcome, "failed");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let series = |family: &str| format!(r#"{family}{{queue="default",name="pipeline.task"}}"#);
+    assert_eq!(
+        counter(&metrics, &series("hangar_jobs_failed_total")),
+        1.0,
+        "task `a` failed: {metrics}"
+    );
+    assert_eq!(
+        counter(&metrics, &series("hangar_jobs_succeeded_total")),
+        1.0,
+        "only `independent` succeeded: {metrics}"
+    );
+}
+
+/// Waits until job `id` is dead (the failed task's job, once its worker reports).
+async fn pipeline_support_wait_dead(app: &TestApp, id: uuid::Uuid) -> hangar_queue::JobView {
+    let started = std::time::Instant::now();
+    loop {
+        let job = app.queue.get(id.into()).await.unwrap();
+        if job.state == hangar_queue::JobState::Dead {
+            return job;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{job:#?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 on_each_backend!(
     extract_over_http_retries_and_enforces_limits,
     extract_reads_only_under_its_roots,
@@ -914,6 +1065,8 @@ on_each_backend!(
     triggers_are_validated_before_anything_is_created,
     the_movies_etl_loads_the_sample_and_a_second_run_changes_nothing,
     the_movies_etl_loads_the_full_dataset,
+    cancelling_a_run_aborts_its_fetch,
+    failed_tasks_are_failed_jobs_in_the_queue_metrics,
 );
 
 /// Hourly, in the year 2100: the test app's own scheduler (on the wall clock)

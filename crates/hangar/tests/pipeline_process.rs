@@ -111,9 +111,21 @@ async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    wait_until("the task running", Duration::from_secs(30), async || {
-        pipeline_support::state(&pipelines.run(run.id).await.unwrap(), "nap") == "running"
-    })
+    // Task log lines are stored as they are written: the running try's line
+    // is there before the try ends.
+    wait_until(
+        "the task running and logging",
+        Duration::from_secs(30),
+        async || {
+            pipeline_support::state(&pipelines.run(run.id).await.unwrap(), "nap") == "running"
+                && pipelines
+                    .logs(run.id, Some("nap"))
+                    .await
+                    .unwrap()
+                    .iter()
+                    .any(|l| l.message == "waiting for the gate to open")
+        },
+    )
     .await;
     // The task waits for the gate, so the kill lands mid-task however slow the
     // machine; the gate opens for the worker that takes over.
@@ -154,6 +166,14 @@ async fn a_worker_killed_mid_task_does_not_strand_the_run(backend: Backend) {
             .iter()
             .any(|l| l.message == "try 1 interrupted (worker lost), retried"),
         "{lines:#?}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.message == "waiting for the gate to open")
+            .count(),
+        2,
+        "the killed attempt of try 1 keeps what it logged, beside the rescuer's: {lines:#?}"
     );
     let shown = hangar_show(&database, &run.id.to_string());
     assert!(

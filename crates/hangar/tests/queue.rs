@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use hangar_queue::{JobState, NewJob};
+use hangar_queue::{JobFilter, JobId, JobState, NewJob, Queue, QueueError, QueueMetrics};
+use hangar_store::{Store, Tx, on_pool, on_tx, sqlx};
 use hangar_testkit::{QueueBackend, TestApp, on_each_queue_backend};
 use serde_json::{Value, json};
 use support::{
@@ -414,6 +415,121 @@ async fn the_admin_api_lists_shows_retries_and_cancels(backend: QueueBackend) {
     assert_eq!(cancelled["state"], "cancelled");
 }
 
+/// The business rows the transactional-enqueue tests write beside their jobs.
+async fn create_matches(store: &Store) {
+    on_pool!(store.writer(), pool => {
+        sqlx::query("CREATE TABLE matches (id TEXT PRIMARY KEY)").execute(pool).await.map(|_| ())
+    })
+    .unwrap();
+}
+
+async fn matches(store: &Store) -> Vec<String> {
+    on_pool!(store, pool => {
+        sqlx::query_scalar("SELECT id FROM matches ORDER BY id").fetch_all(pool).await
+    })
+    .unwrap()
+}
+
+/// Inserts match `id` and its two e-mail jobs (one by one and as a batch) in `tx`.
+async fn insert_match(queue: &Queue, tx: &mut Tx, id: &str) -> Vec<JobId> {
+    on_tx!(tx, conn => {
+        sqlx::query("INSERT INTO matches (id) VALUES ($1)").bind(id).execute(conn).await.map(|_| ())
+    })
+    .unwrap();
+    let first = queue
+        .enqueue_tx(tx, record(&format!("{id}-mail-1"), 0))
+        .await
+        .unwrap();
+    assert!(!first.existing);
+    let mut ids = vec![first.id];
+    ids.extend(
+        queue
+            .enqueue_many_tx(tx, vec![record(&format!("{id}-mail-2"), 0)])
+            .await
+            .unwrap(),
+    );
+    ids
+}
+
+async fn jobs_enqueued_in_a_transaction_exist_only_if_it_commits(backend: QueueBackend) {
+    let Some((app, probe)) = spawn(backend).await else {
+        return;
+    };
+    create_matches(&app.store).await;
+
+    // Rolled back explicitly, and dropped without a commit: neither leaves a job.
+    let mut tx = app.store.begin().await.unwrap();
+    let rolled_back = insert_match(&app.queue, &mut tx, "a").await;
+    tx.rollback().await.unwrap();
+    let mut tx = app.store.begin().await.unwrap();
+    let dropped = insert_match(&app.queue, &mut tx, "b").await;
+    drop(tx);
+    for id in rolled_back.into_iter().chain(dropped) {
+        assert!(
+            matches!(app.queue.get(id).await, Err(QueueError::NotFound(_))),
+            "job {id} of a transaction that did not commit exists"
+        );
+    }
+
+    let mut tx = app.store.begin().await.unwrap();
+    let committed = insert_match(&app.queue, &mut tx, "c").await;
+    tx.commit().await.unwrap();
+    for id in committed {
+        support::wait_for(&app.queue, id, JobState::Succeeded).await;
+    }
+    assert_eq!(matches(&app.store).await, vec!["c"]);
+    let mut log = probe.log();
+    log.sort();
+    assert_eq!(log, vec!["c-mail-1", "c-mail-2"]);
+    let page = app
+        .queue
+        .list(&JobFilter {
+            limit: 100,
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 2, "only the committed transaction's jobs exist");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"hangar_jobs_enqueued_total{queue="default",name="test.record"} 2"#),
+        "{metrics}"
+    );
+}
+
+/// A producer whose publish fails after its commit (its broker cannot be
+/// reached) still gets its committed job run: the sweep of the app's workers
+/// announces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_job_whose_publish_failed_is_announced_by_the_sweep() {
+    let Some((app, probe)) = spawn(QueueBackend::RabbitMq).await else {
+        return;
+    };
+    create_matches(&app.store).await;
+    let mut config = (*app.config).clone();
+    // Nothing listens on port 1: every publish of this producer fails.
+    config.queue_url =
+        hangar_core::config::QueueUrl::Amqp("amqp://guest:guest@127.0.0.1:1/%2f".to_owned());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let producer = Queue::open(
+        &config,
+        app.store.clone(),
+        QueueMetrics::default(),
+        stop.clone(),
+    );
+
+    let mut tx = app.store.begin().await.unwrap();
+    let ids = insert_match(&producer, &mut tx, "d").await;
+    tx.commit().await.unwrap();
+    for id in ids {
+        support::wait_for(&app.queue, id, JobState::Succeeded).await;
+    }
+    let mut log = probe.log();
+    log.sort();
+    assert_eq!(log, vec!["d-mail-1", "d-mail-2"]);
+    stop.cancel();
+}
+
 on_each_queue_backend!(
     a_job_runs_once_and_succeeds,
     failures_are_retried_with_backoff,
@@ -426,6 +542,7 @@ on_each_queue_backend!(
     bad_input_fails_attempts_without_crashing_the_worker,
     an_attempt_past_its_timeout_is_stopped,
     the_admin_api_lists_shows_retries_and_cancels,
+    jobs_enqueued_in_a_transaction_exist_only_if_it_commits,
 );
 
 #[tokio::test]

@@ -123,7 +123,7 @@ async fn runs(pipelines: &Pipelines, call: &Call) -> Result<Output, CommandError
         table.row(vec![
             run.id.simple().to_string()[..8].to_owned(),
             run.pipeline,
-            run.state,
+            run.state.to_string(),
             run.triggered_by,
             run.started_at
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())

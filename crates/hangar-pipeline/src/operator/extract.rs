@@ -163,7 +163,13 @@ async fn fetch(
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
     loop {
         let attempt = backoff.attempts() + 1;
-        match fetch_once(task.http, url, timeout, limit).await {
+        // A cancelled run aborts the request in flight (dropping it closes the
+        // connection) instead of waiting for an answer.
+        let once = tokio::select! {
+            r = fetch_once(task.http, url, timeout, limit) => r,
+            () = task.cancel.cancelled() => return Err(TaskError::cancelled()),
+        };
+        match once {
             Ok(bytes) => return Ok(bytes),
             Err(Failure::Refused(why)) => return Err(refused(task, url, why)),
             Err(Failure::Transient(error)) if attempt < attempts => {
@@ -174,7 +180,7 @@ async fn fetch(
                 ));
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
-                    () = task.cancel.cancelled() => return Err(TaskError::new("cancelled")),
+                    () = task.cancel.cancelled() => return Err(TaskError::cancelled()),
                 }
             }
             Err(Failure::Transient(error) | Failure::Final(error)) => {

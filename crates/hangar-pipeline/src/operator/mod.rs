@@ -22,7 +22,18 @@ use crate::params::Params;
 #[error("{message}")]
 pub struct TaskError {
     message: String,
-    retry: bool,
+    kind: TaskErrorKind,
+}
+
+/// What kind of end a [`TaskError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskErrorKind {
+    /// A failure another try may cure.
+    Retry,
+    /// A failure another try cannot change.
+    Permanent,
+    /// The try stopped because its run was cancelled; not a failure.
+    Cancelled,
 }
 
 impl TaskError {
@@ -31,7 +42,7 @@ impl TaskError {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
-            retry: true,
+            kind: TaskErrorKind::Retry,
         }
     }
 
@@ -40,7 +51,16 @@ impl TaskError {
     pub fn permanent(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
-            retry: false,
+            kind: TaskErrorKind::Permanent,
+        }
+    }
+
+    /// The try stopped because [`TaskContext::cancel`] fired: the task ends
+    /// `cancelled`, neither failed nor retried.
+    pub fn cancelled() -> Self {
+        Self {
+            message: "cancelled".to_owned(),
+            kind: TaskErrorKind::Cancelled,
         }
     }
 
@@ -49,9 +69,19 @@ impl TaskError {
         &self.message
     }
 
+    /// What kind of end this is.
+    pub fn kind(&self) -> TaskErrorKind {
+        self.kind
+    }
+
     /// Whether another try may help.
     pub fn may_retry(&self) -> bool {
-        self.retry
+        self.kind == TaskErrorKind::Retry
+    }
+
+    /// Whether the try stopped because its run was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.kind == TaskErrorKind::Cancelled
     }
 }
 
@@ -87,14 +117,25 @@ pub struct LogLine {
     pub message: String,
 }
 
-/// The log of one try, stored with the task when the try ends (and mirrored to the
-/// process log as it is written).
+/// The log of one try. Each line is mirrored to the process log and, when the
+/// engine runs the try, stored as it is written, so a try that is killed keeps
+/// what it logged; lines written without a store are kept until taken.
 #[derive(Debug, Default)]
 pub struct TaskLog {
     lines: Mutex<Vec<LogLine>>,
+    sink: Mutex<Option<tokio::sync::mpsc::UnboundedSender<LogLine>>>,
 }
 
 impl TaskLog {
+    /// A log whose lines go to `sink` as they are written (the engine stores
+    /// them in order), until [`TaskLog::detach`].
+    pub(crate) fn streaming(sink: tokio::sync::mpsc::UnboundedSender<LogLine>) -> Self {
+        Self {
+            lines: Mutex::default(),
+            sink: Mutex::new(Some(sink)),
+        }
+    }
+
     /// Adds an informational line.
     pub fn info(&self, message: impl Into<String>) {
         self.push("info", message.into());
@@ -110,17 +151,30 @@ impl TaskLog {
             "warn" => tracing::warn!(task_log = %message),
             _ => tracing::info!(task_log = %message),
         }
+        let line = LogLine {
+            at: hangar_core::clock::now_ms(),
+            level,
+            message,
+        };
+        let line = match &*self.sink.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(sink) => match sink.send(line) {
+                Ok(()) => return,
+                Err(unsent) => unsent.0,
+            },
+            None => line,
+        };
         self.lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(LogLine {
-                at: hangar_core::clock::now_ms(),
-                level,
-                message,
-            });
+            .push(line);
     }
 
-    /// Takes the lines written so far.
+    /// Stops streaming: later lines are kept until taken.
+    pub(crate) fn detach(&self) {
+        self.sink.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Takes the lines kept so far (those not streamed).
     pub fn take(&self) -> Vec<LogLine> {
         std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()))
     }

@@ -197,7 +197,7 @@ async fn act(pipelines: &Pipelines, command: PipelineCommand) -> Result<(), Comm
                     table.row(vec![
                         run.id.to_string(),
                         run.pipeline.clone(),
-                        run.state.clone(),
+                        run.state.to_string(),
                         run.triggered_by.clone(),
                         run.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                         duration(run),
@@ -292,7 +292,7 @@ async fn follow(pipelines: &Pipelines, id: Uuid) -> Result<(), CommandError> {
             .collect();
         bar.set_position(done as u64);
         bar.set_message(if running.is_empty() {
-            run.state.clone()
+            run.state.to_string()
         } else {
             format!("running: {}", running.join(", "))
         });
@@ -375,7 +375,7 @@ fn describe(run: &RunView) -> String {
         };
         table.row(vec![
             task.task_id.clone(),
-            task.state.clone(),
+            task.state.to_string(),
             format!("{}/{}", task.try_number, task.max_tries),
             took,
             task.error.clone().unwrap_or_default(),

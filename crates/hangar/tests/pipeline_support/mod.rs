@@ -79,7 +79,7 @@ impl Operator for Sleep {
             let ms = task.config["ms"].as_u64().unwrap();
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_millis(ms)) => Ok(json!({"slept": ms})),
-                () = task.cancel.cancelled() => Err(TaskError::new("cancelled")),
+                () = task.cancel.cancelled() => Err(TaskError::cancelled()),
             }
         })
     }
@@ -105,7 +105,7 @@ impl Operator for Gate {
             while !path.exists() {
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_millis(20)) => {}
-                    () = task.cancel.cancelled() => return Err(TaskError::new("cancelled")),
+                    () = task.cancel.cancelled() => return Err(TaskError::cancelled()),
                 }
             }
             Ok(json!({"gate": "open"}))
@@ -195,7 +195,7 @@ pub fn states(run: &RunView) -> Vec<(String, String)> {
     run.tasks
         .iter()
         .flatten()
-        .map(|t| (t.task_id.clone(), t.state.clone()))
+        .map(|t| (t.task_id.clone(), t.state.to_string()))
         .collect()
 }
 
@@ -205,6 +205,6 @@ pub fn state(run: &RunView, id: &str) -> String {
         .iter()
         .flatten()
         .find(|t| t.task_id == id)
-        .map(|t| t.state.clone())
+        .map(|t| t.state.to_string())
         .unwrap_or_default()
 }
