@@ -7,7 +7,8 @@ use hangar_store::placeholders::for_dialect;
 use hangar_store::{Store, on_pool};
 
 use super::model::{MOVIE_COLUMNS, Movie};
-use super::{movie_id, no_movie, store_problem};
+use super::{movie_id, no_movie};
+use hangar_api::problem::responses::{BadRequest, NotFound};
 
 /// Shows a film.
 #[utoipa::path(
@@ -17,8 +18,8 @@ use super::{movie_id, no_movie, store_problem};
     params(("id" = i64, Path, description = "The film's id")),
     responses(
         (status = 200, description = "The film", body = Movie),
-        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No film has this id", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
     )
 )]
 pub async fn get_movie(
@@ -44,5 +45,5 @@ pub(crate) async fn find(store: &Store, id: i64) -> Result<Option<Movie>, Proble
             .fetch_optional(pool)
             .await
     })
-    .map_err(store_problem)
+    .map_err(Problem::from)
 }

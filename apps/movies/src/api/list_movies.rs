@@ -10,8 +10,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::model::{Bind, MOVIE_COLUMNS, Movie};
-use super::{Filters, MAX_LIMIT, store_problem};
+use super::{Filters, MAX_LIMIT};
 use crate::bind_all;
+use hangar_api::problem::responses::BadRequest;
 
 /// Query parameters of the list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -116,7 +117,7 @@ const OFFSET: &str = "offset";
     params(ListParams),
     responses(
         (status = 200, description = "A page of films", body = MoviePage),
-        (status = 400, description = "An unknown parameter, a bad value or a bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
     )
 )]
 pub async fn list_movies(
@@ -228,15 +229,13 @@ pub(crate) async fn page(store: &Store, params: ListParams) -> Result<MoviePage,
         bind_all!(sqlx::query_as::<_, Movie>(sqlx::AssertSqlSafe(sql.as_str())), &binds)
             .fetch_all(pool)
             .await
-    })
-    .map_err(store_problem)?;
+    })?;
 
     let total: i64 = on_pool!(store, pool => {
         bind_all!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.as_str())), &count_binds)
             .fetch_one(pool)
             .await
-    })
-    .map_err(store_problem)?;
+    })?;
 
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);

@@ -120,12 +120,6 @@ impl Filters {
     }
 }
 
-/// A store failure: logged, answered 500 without details.
-pub(crate) fn store_problem(err: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %err, "movies query failed");
-    Problem::internal()
-}
-
 /// The problem for an id no film has.
 pub(crate) fn no_movie(id: i64) -> Problem {
     Problem::new(axum::http::StatusCode::NOT_FOUND, "not-found", "Not found")

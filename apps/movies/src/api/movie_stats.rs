@@ -7,8 +7,6 @@ use hangar_store::{Store, on_pool};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::store_problem;
-
 /// Aggregates over every film, computed from the movies table as it is now.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MovieStats {
@@ -99,5 +97,5 @@ pub(crate) async fn stats(store: &Store) -> Result<MovieStats, Problem> {
         }
         .await
     })
-    .map_err(store_problem)
+    .map_err(Problem::from)
 }

@@ -9,8 +9,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::model::{MOVIE_COLUMNS, Movie};
-use super::{Filters, MAX_LIMIT, store_problem};
+use super::{Filters, MAX_LIMIT};
 use crate::bind_all;
+use hangar_api::problem::responses::BadRequest;
 
 /// Metrics a top-N ranks by; ties go to the film with more IMDb votes.
 pub const METRICS: [&str; 8] = [
@@ -57,7 +58,7 @@ pub struct TopParams {
     params(TopParams),
     responses(
         (status = 200, description = "The films, best first", body = Vec<Movie>),
-        (status = 400, description = "An unknown parameter or metric, or a bad value", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
     )
 )]
 pub async fn top_movies(
@@ -116,5 +117,5 @@ pub(crate) async fn top(
             .fetch_all(pool)
             .await
     })
-    .map_err(store_problem)
+    .map_err(Problem::from)
 }
