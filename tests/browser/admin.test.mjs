@@ -158,10 +158,10 @@ test("an admin runs movies_etl from the pipelines page and watches it succeed li
       await page.getByRole("link", { name: "Jobs" }).click();
       await page.waitForURL("**/admin/jobs");
       const listed = await api("/api/v1/jobs?limit=50", { token });
-      assert.ok(listed.jobs.length > 0, "GET /api/v1/jobs lists no jobs after a run");
-      await page.getByTestId(`job-${listed.jobs[0].id}`).waitFor();
+      assert.ok(listed.items.length > 0, "GET /api/v1/jobs lists no jobs after a run");
+      await page.getByTestId(`job-${listed.items[0].id}`).waitFor();
       const rows = await page.getByTestId("jobs-list").locator("tr").count();
-      assert.equal(rows, listed.jobs.length, "the jobs page does not list the jobs the API lists");
+      assert.equal(rows, listed.items.length, "the jobs page does not list the jobs the API lists");
       await screenshot(page, "08-jobs");
 
       // The summary counts every job of the filter, not only the page shown.
@@ -184,11 +184,11 @@ test("an admin runs movies_etl from the pipelines page and watches it succeed li
         everything = await api("/api/v1/jobs?limit=1", { token });
       }
       const succeeded = await api("/api/v1/jobs?limit=500&state=succeeded", { token });
-      assert.equal(succeeded.total, succeeded.jobs.length, "the API's total of succeeded jobs is not the number it lists");
+      assert.equal(succeeded.total, succeeded.items.length, "the API's total of succeeded jobs is not the number it lists");
       await jobCount("/admin/jobs", everything.total);
       assert.equal(await page.getByTestId("jobs-list").locator("tr").count(), 50, "the jobs page does not show a page of 50");
-      await jobCount("/admin/jobs?state=succeeded", succeeded.jobs.length);
-      await jobCount(`/admin/jobs?queue=${encodeURIComponent(listed.jobs[0].queue)}`, (await api(`/api/v1/jobs?limit=500&queue=${encodeURIComponent(listed.jobs[0].queue)}`, { token })).jobs.length);
+      await jobCount("/admin/jobs?state=succeeded", succeeded.items.length);
+      await jobCount(`/admin/jobs?queue=${encodeURIComponent(listed.items[0].queue)}`, (await api(`/api/v1/jobs?limit=500&queue=${encodeURIComponent(listed.items[0].queue)}`, { token })).items.length);
 
       assert.deepEqual(pageErrors, [], "uncaught errors in the page");
     });

@@ -15,9 +15,9 @@ test("no page scrolls sideways at 390 px", { timeout: 300_000 }, async () => {
   const film = (await api("/api/v1/movies?limit=1")).items[0];
   assert.ok(film, "no films: were the movies loaded?");
   const runs = await api("/api/v1/pipelines/movies_etl/runs?limit=1", { token });
-  assert.ok(runs.length > 0, "no runs of movies_etl to show");
+  assert.ok(runs.items.length > 0, "no runs of movies_etl to show");
   const jobs = await api("/api/v1/jobs?limit=1", { token });
-  assert.ok(jobs.jobs.length > 0, "no jobs to show");
+  assert.ok(jobs.items.length > 0, "no jobs to show");
 
   // Each page and what shows that it has rendered its content.
   const pages = [
@@ -31,9 +31,9 @@ test("no page scrolls sideways at 390 px", { timeout: 300_000 }, async () => {
   ];
   const signedIn = [
     ["pipelines", "/admin/pipelines", "[data-testid=pipeline-movies_etl]"],
-    ["run", `/admin/runs/${runs[0].id}`, "[data-testid=run-state]"],
+    ["run", `/admin/runs/${runs.items[0].id}`, "[data-testid=run-state]"],
     ["jobs", "/admin/jobs", "[data-testid=jobs-list] tr"],
-    ["jobs-filtered", `/admin/jobs?state=${jobs.jobs[0].state}`, "[data-testid=jobs-list] tr"],
+    ["jobs-filtered", `/admin/jobs?state=${jobs.items[0].state}`, "[data-testid=jobs-list] tr"],
     ["account", "/account", "[data-testid=session]"],
     ["login-signed-in", "/admin/login", "[data-testid=signed-in-as]"],
   ];

@@ -4,15 +4,17 @@
 import * as auth from "./auth";
 import { ApiError, send, type RequestOptions } from "./http";
 import type {
-  JobPage,
+  JobList,
   JobView,
-  LogRow,
+  LogPage,
   Movie,
+  MoviePage,
   MovieStats,
-  Page,
-  PipelineSpec,
+  PipelineList,
+  RunList,
   RunView,
-  SessionView,
+  SessionList,
+  Revoked,
   Site,
 } from "./types";
 
@@ -73,29 +75,44 @@ export interface MovieQuery {
 
 const enc = encodeURIComponent;
 
+/** Every item of a list, following `next_cursor` from page to page. */
+async function allPages<T>(page: (cursor?: string) => Promise<{ items: T[]; next_cursor?: string | null }>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const got = await page(cursor);
+    items.push(...got.items);
+    cursor = got.next_cursor ?? undefined;
+  } while (cursor);
+  return items;
+}
+
 export const api = {
   site: (signal?: AbortSignal) => send<Site>("/api/v1/site", { signal }),
 
   movies: (query: MovieQuery, signal?: AbortSignal) =>
-    send<Page<Movie>>("/api/v1/movies", { query: { ...query }, signal }),
+    send<MoviePage>("/api/v1/movies", { query: { ...query }, signal }),
   movie: (id: string, signal?: AbortSignal) => send<Movie>(`/api/v1/movies/${enc(id)}`, { signal }),
   movieStats: (signal?: AbortSignal) => send<MovieStats>("/api/v1/movies/stats", { signal }),
 
-  pipelines: () => authed<PipelineSpec[]>("/api/v1/pipelines"),
+  /** Every pipeline, by name. */
+  pipelines: () => allPages((cursor) => authed<PipelineList>("/api/v1/pipelines", { query: { cursor } })),
   pipelineRuns: (name: string, limit = 10) =>
-    authed<RunView[]>(`/api/v1/pipelines/${enc(name)}/runs`, { query: { limit } }),
+    authed<RunList>(`/api/v1/pipelines/${enc(name)}/runs`, { query: { limit } }),
   triggerRun: (name: string, params: Record<string, unknown>) =>
     authed<RunView>(`/api/v1/pipelines/${enc(name)}/runs`, { method: "POST", body: { params } }),
   run: (id: string) => authed<RunView>(`/api/v1/runs/${enc(id)}`),
-  runLogs: (id: string, task: string) => authed<LogRow[]>(`/api/v1/runs/${enc(id)}/logs`, { query: { task } }),
+  /** Every log line of a run's task, oldest first. */
+  runLogs: (id: string, task: string) =>
+    allPages((cursor) => authed<LogPage>(`/api/v1/runs/${enc(id)}/logs`, { query: { task, cursor } })),
   cancelRun: (id: string) => authed<RunView>(`/api/v1/runs/${enc(id)}/cancel`, { method: "POST" }),
 
-  jobs: (query: { state?: string; queue?: string; limit?: number; before?: string }) =>
-    authed<JobPage>("/api/v1/jobs", { query: { ...query } }),
+  jobs: (query: { state?: JobView["state"]; queue?: string; limit?: number; cursor?: string }) =>
+    authed<JobList>("/api/v1/jobs", { query: { ...query } }),
   retryJob: (id: string) => authed<JobView>(`/api/v1/jobs/${enc(id)}/retry`, { method: "POST" }),
   cancelJob: (id: string) => authed<JobView>(`/api/v1/jobs/${enc(id)}/cancel`, { method: "POST" }),
 
-  sessions: () => authed<{ sessions: SessionView[] }>("/api/v1/auth/sessions"),
+  sessions: () => authed<SessionList>("/api/v1/auth/sessions"),
   revokeSession: (id: string) => authed<void>(`/api/v1/auth/sessions/${enc(id)}`, { method: "DELETE" }),
-  revokeOtherSessions: () => authed<{ revoked: number }>("/api/v1/auth/sessions/revoke-others", { method: "POST" }),
+  revokeOtherSessions: () => authed<Revoked>("/api/v1/auth/sessions/revoke-others", { method: "POST" }),
 };

@@ -138,10 +138,7 @@ pub(crate) async fn idempotent(
             .with_retry_after(1)
             .into_response();
         }
-        Err(e) => {
-            tracing::error!(error = %e, "idempotency store failed");
-            return Problem::internal().into_response();
-        }
+        Err(e) => return Problem::from(e).into_response(),
     }
 
     let response = next

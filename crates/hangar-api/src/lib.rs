@@ -18,7 +18,7 @@ pub mod openapi;
 mod operations;
 mod pagination;
 pub mod pipelines;
-mod problem;
+pub mod problem;
 mod router;
 mod server;
 pub mod site;
@@ -31,7 +31,7 @@ pub use extract::{ApiJson, ApiQuery, WholeNumber, json_problem, payload_too_larg
 pub use health::Readiness;
 pub use idempotency::Idempotency;
 pub use metrics::HttpMetrics;
-pub use pagination::{Page, bad_cursor, decode_cursor, encode_cursor};
+pub use pagination::{Page, PageParams, bad_cursor, decode_cursor, encode_cursor, page_limit};
 pub use problem::Problem;
 pub use router::{RouterParts, build_router};
 pub use server::{ServeError, serve};

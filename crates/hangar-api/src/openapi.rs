@@ -6,6 +6,10 @@ use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi};
 use utoipa::{Modify, OpenApi as _};
 
 use crate::problem::Problem;
+use crate::problem::responses::{
+    BadGateway, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
+    TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
+};
 
 /// Path of the document.
 pub const OPENAPI_PATH: &str = "/api/openapi.json";
@@ -13,7 +17,25 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
 pub const DOCS_PATH: &str = "/api/docs";
 
 #[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(Problem)), modifiers(&Bearer))]
+#[openapi(
+    components(
+        schemas(Problem),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            UnprocessableEntity,
+            TooManyRequests,
+            BadGateway,
+            ServiceUnavailable
+        )
+    ),
+    modifiers(&Bearer)
+)]
 struct Base;
 
 struct Bearer;
@@ -38,7 +60,8 @@ impl Modify for Bearer {
     }
 }
 
-/// The document's frame: title, version, the problem schema, the bearer scheme.
+/// The document's frame: title, version, the problem schema and its reusable
+/// responses, the bearer scheme.
 pub fn base() -> OpenApi {
     let mut api = Base::openapi();
     api.info = InfoBuilder::new()

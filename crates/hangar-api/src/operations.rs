@@ -19,10 +19,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Required, ResponseBuilder};
+use utoipa::openapi::{OpenApi, Ref, RefOr, Required};
 
 use crate::idempotency::{IDEMPOTENCY_KEY_PATTERN, KEY_MAX_LEN};
-use crate::problem::{PROBLEM_CONTENT_TYPE, Problem};
+use crate::problem::Problem;
 
 /// What the document declares about one operation.
 #[derive(Debug, Default)]
@@ -165,43 +165,17 @@ fn document_key(operation: &mut Operation) {
             ))
             .build(),
     ));
+    // Reusable responses: their descriptions name the Idempotency-Key cases.
     let answers = [
-        (
-            StatusCode::BAD_REQUEST,
-            "A malformed request or Idempotency-Key",
-        ),
-        (
-            StatusCode::CONFLICT,
-            "A request with the same Idempotency-Key is still being handled (`idempotency-in-progress`); retry after `Retry-After`",
-        ),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The Idempotency-Key was used for a different request (`idempotency-key-reused`)",
-        ),
+        (StatusCode::BAD_REQUEST, "BadRequest"),
+        (StatusCode::CONFLICT, "Conflict"),
+        (StatusCode::UNPROCESSABLE_ENTITY, "UnprocessableEntity"),
     ];
-    for (status, description) in answers {
-        let code = status.as_u16().to_string();
-        match operation.responses.responses.get_mut(&code) {
-            Some(RefOr::T(response)) => {
-                if !response.description.contains(description) {
-                    response.description = format!("{}; or: {description}", response.description);
-                }
-            }
-            Some(RefOr::Ref(_)) => {}
-            None => {
-                operation.responses.responses.insert(
-                    code,
-                    RefOr::T(
-                        ResponseBuilder::new()
-                            .description(description)
-                            .content(
-                                PROBLEM_CONTENT_TYPE,
-                                Content::new(Some(Ref::from_schema_name("Problem"))),
-                            )
-                            .build(),
-                    ),
-                );
-            }
-        }
+    for (status, response) in answers {
+        operation
+            .responses
+            .responses
+            .entry(status.as_u16().to_string())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(response)));
     }
 }

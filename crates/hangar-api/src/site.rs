@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::problem::Problem;
+use crate::problem::responses::NotFound;
 
 /// The site's owner and projects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -215,7 +216,7 @@ pub fn anonymous_about() -> Output {
     tag = "site",
     responses(
         (status = 200, description = "The site's owner and projects", body = Site),
-        (status = 404, description = "The site has no description (site.file)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
     )
 )]
 pub async fn get_site(State(site): State<Option<Arc<Site>>>) -> Result<Json<Site>, Problem> {

@@ -63,17 +63,19 @@ pub struct EngineOptions {
 }
 
 /// A run, as the CLI and the API show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunView {
     /// The run's id.
     pub id: Uuid,
     /// Its pipeline.
     pub pipeline: String,
     /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    #[schema(schema_with = crate::schema::run_state)]
     pub state: RunState,
     /// Its parameters.
     pub params: Value,
     /// `api`, `cli` or `schedule`.
+    #[schema(schema_with = crate::schema::triggered_by)]
     pub triggered_by: String,
     /// For scheduled runs, the cron time it stands for.
     pub logical_date: Option<DateTime<Utc>>,
@@ -92,12 +94,13 @@ pub struct RunView {
 }
 
 /// A task of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     /// The task.
     pub task_id: String,
     /// `pending`, `queued`, `running`, `succeeded`, `failed`, `up_for_retry`,
     /// `upstream_failed`, `skipped` or `cancelled`.
+    #[schema(schema_with = crate::schema::task_state)]
     pub state: TaskState,
     /// The current (or last) try, from 1.
     pub try_number: i32,
@@ -120,7 +123,7 @@ pub struct TaskView {
 }
 
 /// A try interrupted (its worker was lost) and run again.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Interruption {
     /// The try, from 1.
     pub try_number: i32,

@@ -19,6 +19,7 @@ pub mod params;
 mod records;
 mod registry;
 mod scheduler;
+pub mod schema;
 pub mod sources;
 pub mod spec;
 mod state;

@@ -45,7 +45,7 @@ pub(crate) struct TaskRow {
 }
 
 /// A stored log line.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LogRow {
     /// The task.
     pub task_id: String,

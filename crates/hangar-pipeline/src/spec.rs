@@ -21,7 +21,7 @@ fn well_formed(name: &str) -> bool {
 macro_rules! name_type {
     ($name:ident, $what:literal) => {
         #[doc = concat!("A ", $what, " name: 1-64 of `a-z`, `0-9` and `_`, starting with a letter.")]
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -56,7 +56,7 @@ name_type!(PipelineName, "pipeline name");
 name_type!(TaskId, "task id");
 
 /// When a task may run, given how its upstream tasks ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerRule {
     /// Every upstream task succeeded (the default).
@@ -91,7 +91,7 @@ impl TriggerRule {
 }
 
 /// The type of a pipeline parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamType {
     /// Text.
@@ -152,7 +152,7 @@ impl ParamType {
 }
 
 /// A declared parameter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ParamSpec {
     /// Its name.
     pub name: String,
@@ -166,7 +166,7 @@ pub struct ParamSpec {
 }
 
 /// One task of a pipeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskSpec {
     /// Its id, unique in the pipeline.
     pub id: TaskId,
@@ -180,11 +180,13 @@ pub struct TaskSpec {
     pub trigger_rule: TriggerRule,
     /// Tries after the first, when a try fails.
     pub retries: u32,
-    /// Delay before the first retry; doubles at each further one.
+    /// Delay before the first retry, in milliseconds; doubles at each further one.
     #[serde(with = "millis")]
+    #[schema(value_type = u64)]
     pub retry_delay: Duration,
-    /// Longest a try may run.
+    /// Longest a try may run, in milliseconds.
     #[serde(with = "millis")]
+    #[schema(value_type = u64)]
     pub timeout: Duration,
 }
 
@@ -246,7 +248,7 @@ impl Serialize for Schedule {
 
 /// What the scheduler does with the cron times that passed while no scheduler
 /// was running (Airflow's `catchup`, with a third choice).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CatchUp {
     /// Missed times are skipped: a time fires only when a scheduler sees it
@@ -284,7 +286,7 @@ impl CatchUp {
 }
 
 /// A validated pipeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PipelineSpec {
     /// Its name, unique among pipelines.
     pub name: PipelineName,
@@ -292,7 +294,8 @@ pub struct PipelineSpec {
     pub description: Option<String>,
     /// Its parameters.
     pub params: Vec<ParamSpec>,
-    /// When it runs by itself.
+    /// When it runs by itself: a cron expression, evaluated in UTC.
+    #[schema(value_type = Option<String>)]
     pub schedule: Option<Schedule>,
     /// What happens to cron times missed while no scheduler ran.
     pub catchup: CatchUp,

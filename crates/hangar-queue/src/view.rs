@@ -8,7 +8,7 @@ use crate::job::{JobId, JobState, from_ms};
 use crate::records::{AttemptRow, JobRow};
 
 /// A job, with times as UTC timestamps and the payload as JSON.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     /// The job's id.
     pub id: JobId,
@@ -52,7 +52,7 @@ pub struct JobView {
 }
 
 /// An attempt that did not succeed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttemptView {
     /// Which attempt, from 1.
     pub attempt: u32,

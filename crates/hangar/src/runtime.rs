@@ -200,7 +200,9 @@ pub fn start(
             .routes(&ctx)
             .merge(hangar_api::auth::routes())
             .merge(hangar_api::events::routes(hub))
-            .merge(hangar_api::site::routes(site.clone()));
+            .merge(hangar_api::site::routes(site.clone()))
+            .merge(hangar_api::jobs::routes(queue.clone()))
+            .merge(hangar_api::pipelines::routes(pipelines.clone()));
         if config.terminal.enabled {
             let mut commands = TerminalRegistry::new();
             commands.register(hangar_api::terminal::PipelinesCommand(pipelines.clone()))?;
@@ -218,11 +220,7 @@ pub fn start(
                 terminal,
             )));
         }
-        (
-            api_routes,
-            hangar_api::jobs::routes(queue.clone())
-                .merge(hangar_api::pipelines::routes(pipelines.clone())),
-        )
+        (api_routes, Router::new())
     } else {
         (OpenApiRouter::new(), Router::new())
     };

@@ -84,6 +84,16 @@ async fn registration_and_sign_in(backend: Backend) {
     .await;
     assert_eq!((status, kind(&body)), (422, "invalid-body"));
     assert_eq!(body["errors"].as_array().unwrap().len(), 2, "{body}");
+    // The document bounds `invite` in every registration mode, open included.
+    let (status, body) = post(
+        &app,
+        "/api/v1/auth/register",
+        None,
+        json!({"email": "c@example.test", "password": "correct horse battery", "invite": "x".repeat(257)}),
+    )
+    .await;
+    assert_eq!((status, kind(&body)), (422, "invalid-body"), "{body}");
+    assert_eq!(body["detail"], "invite: at most 256 characters", "{body}");
     let (status, body) = post(
         &app,
         "/api/v1/auth/register",

@@ -304,6 +304,30 @@ async fn extract_over_http_retries_and_enforces_limits(backend: Backend) {
         2,
         "two retried attempts"
     );
+    // The API pages the same lines, one a page, in the same order.
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = cursor.map_or_else(String::new, |c| format!("&cursor={c}"));
+        let page: Value = admin_get(
+            &app,
+            &format!("/api/v1/runs/{}/logs?limit=1{query}", flaky.id),
+        )
+        .await;
+        paged.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["message"].clone()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let expected: Vec<Value> = logs.iter().map(|l| json!(l.message)).collect();
+    assert_eq!(paged, expected);
 
     for (path, error) in [
         ("/huge.json", "over the limit of 2000000"),
@@ -781,7 +805,44 @@ async fn triggers_are_validated_before_anything_is_created(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["next_cursor"], Value::Null, "{listed}");
+    // A second run: the newest comes first, and the cursor leads to the first.
+    let again: Value = post(
+        "/api/v1/pipelines/typed/runs",
+        r#"{"params": {"count": 4}}"#,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let newest = admin_get(&app, "/api/v1/pipelines/typed/runs?limit=1").await;
+    assert_eq!(newest["items"][0]["id"], again["id"], "{newest}");
+    let cursor = newest["next_cursor"].as_str().unwrap();
+    let older = admin_get(
+        &app,
+        &format!("/api/v1/pipelines/typed/runs?limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(older["items"][0]["id"], run["id"], "{older}");
+    assert_eq!(older["next_cursor"], Value::Null, "{older}");
+    let pipelines = admin_get(&app, "/api/v1/pipelines?limit=1").await;
+    assert_eq!(
+        pipelines["items"].as_array().unwrap().len(),
+        1,
+        "{pipelines}"
+    );
+    let cursor = pipelines["next_cursor"].as_str().unwrap();
+    let rest = admin_get(&app, &format!("/api/v1/pipelines?cursor={cursor}")).await;
+    assert!(
+        rest["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["name"].as_str() > pipelines["items"][0]["name"].as_str()),
+        "{rest}"
+    );
     let unauthenticated = app
         .client()
         .post(app.url("/api/v1/pipelines/typed/runs"))
@@ -789,6 +850,19 @@ async fn triggers_are_validated_before_anything_is_created(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(unauthenticated.status(), 401);
+}
+
+/// GET with the admin token; the body of a 200.
+async fn admin_get(app: &TestApp, path: &str) -> Value {
+    let response = app
+        .client()
+        .get(app.url(path))
+        .bearer_auth("test-admin-token-of-at-least-32-characters")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
 }
 
 fn fixture(name: &str) -> String {

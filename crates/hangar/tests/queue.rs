@@ -317,7 +317,7 @@ async fn the_admin_api_lists_shows_retries_and_cancels(backend: QueueBackend) {
         .json()
         .await
         .unwrap();
-    let listed: Vec<&str> = page["jobs"]
+    let listed: Vec<&str> = page["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -333,18 +333,18 @@ async fn the_admin_api_lists_shows_retries_and_cancels(backend: QueueBackend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(all["jobs"][0]["id"], waiting.to_string(), "newest first");
+    assert_eq!(all["items"][0]["id"], waiting.to_string(), "newest first");
     // The total counts every page of the filter, not the one shown.
     assert_eq!(all["total"], 2, "{all}");
-    let next = all["next"].as_str().unwrap();
-    let rest: Value = admin(client.get(app.url(&format!("/api/v1/jobs?limit=1&before={next}"))))
+    let next = all["next_cursor"].as_str().unwrap();
+    let rest: Value = admin(client.get(app.url(&format!("/api/v1/jobs?limit=1&cursor={next}"))))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(rest["jobs"][0]["id"], dead.to_string());
+    assert_eq!(rest["items"][0]["id"], dead.to_string());
     assert_eq!(rest["total"], 2, "{rest}");
     let on_queue: Value = admin(client.get(app.url("/api/v1/jobs?queue=no-such-queue")))
         .send()
@@ -355,7 +355,7 @@ async fn the_admin_api_lists_shows_retries_and_cancels(backend: QueueBackend) {
         .unwrap();
     assert_eq!(
         (
-            on_queue["jobs"].as_array().unwrap().len(),
+            on_queue["items"].as_array().unwrap().len(),
             &on_queue["total"]
         ),
         (0, &json!(0))
@@ -370,7 +370,7 @@ async fn the_admin_api_lists_shows_retries_and_cancels(backend: QueueBackend) {
         bad.text()
             .await
             .unwrap()
-            .contains("unknown query parameter `colour`")
+            .contains("unknown parameter `colour`")
     );
     let bad_state = admin(client.get(app.url("/api/v1/jobs?state=done")))
         .send()

@@ -6,7 +6,7 @@ import { api } from "../api";
 import { debounce, h } from "../dom";
 import { subscribe } from "../events";
 import { navigate, type PageHandle, type RouteContext } from "../router";
-import { JOB_STATES, type JobView } from "../types";
+import { JOB_STATES, type JobState, type JobView } from "../types";
 import { badge, errorBox, formatNumber, loading, setBadge, setTitle, shortId, timeCell } from "../ui";
 import { adminTabs, feedIndicator } from "./admin";
 
@@ -193,18 +193,18 @@ export function renderJobs(ctx: RouteContext): PageHandle {
     results.setAttribute("aria-busy", "true");
     if (rows.size === 0) results.replaceChildren(loading());
     try {
-      const page = await api.jobs({ state: filterState || undefined, queue: filterQueue || undefined, limit: PAGE_SIZE, before: before || undefined });
+      const page = await api.jobs({ state: JOB_STATES.includes(filterState as JobState) ? (filterState as JobState) : undefined, queue: filterQueue || undefined, limit: PAGE_SIZE, cursor: before || undefined });
       if (ctx.signal.aborted || mine !== request) return;
-      next = page.next ?? null;
+      next = page.next_cursor ?? null;
       rows.clear();
-      for (const j of page.jobs) {
+      for (const j of page.items) {
         if (!knownQueues.has(j.queue)) {
           knownQueues.add(j.queue);
           queues.append(h("option", { value: j.queue }));
         }
       }
       const newest = !before;
-      const n = page.jobs.length;
+      const n = page.items.length;
       const filtered = !!(filterState || filterQueue);
       const total = `${formatNumber(page.total)} ${page.total === 1 ? "job" : "jobs"}`;
       summary.textContent =
@@ -217,11 +217,11 @@ export function renderJobs(ctx: RouteContext): PageHandle {
           : n === page.total
             ? total
             : `${total} · ${n === 1 ? "this one" : `these ${formatNumber(n)}`} created ${newest ? "last" : `earlier${next ? "" : ", the oldest"}`}`;
-      if (page.jobs.length === 0) {
+      if (page.items.length === 0) {
         results.replaceChildren(h("div", { class: "empty", "data-testid": "jobs-empty" }, h("p", null, "Nothing to show.")));
       } else {
         const tbody = h("tbody", { "data-testid": "jobs-list" });
-        for (const j of page.jobs) {
+        for (const j of page.items) {
           const r = buildRow(j);
           rows.set(j.id, r);
           tbody.append(r.row);
@@ -276,7 +276,7 @@ export function renderJobs(ctx: RouteContext): PageHandle {
     filterState = query.get("state") ?? "";
     filterQueue = query.get("queue") ?? "";
     before = query.get("before") ?? "";
-    state.value = JOB_STATES.includes(filterState as never) ? filterState : "";
+    state.value = JOB_STATES.includes(filterState as JobState) ? filterState : "";
     if (queue.value.trim() !== filterQueue) queue.value = filterQueue;
     rows.clear();
     void load();

@@ -275,7 +275,7 @@ export function renderMovies(ctx: RouteContext): PageHandle {
     try {
       const page = await api.movies(query, controller.signal);
       if (controller.signal.aborted) return;
-      show(page.items, page.next_cursor, page.total);
+      show(page.items, page.next_cursor ?? null, page.total);
     } catch (err) {
       if (controller.signal.aborted) return;
       nextCursor = null;

@@ -223,7 +223,7 @@ function pipelineCard(p: PipelineSpec, signal: AbortSignal): { card: HTMLElement
     api
       .pipelineRuns(p.name, 10)
       .then((runs) => {
-        if (!signal.aborted) runsBox.replaceChildren(runsTable(runs));
+        if (!signal.aborted) runsBox.replaceChildren(runsTable(runs.items));
       })
       .catch((err) => {
         if (!signal.aborted) runsBox.replaceChildren(errorBox(err, refreshRuns));

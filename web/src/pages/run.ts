@@ -92,7 +92,7 @@ export function renderRun(ctx: RouteContext): PageHandle {
     params.textContent = JSON.stringify(r.params ?? {}, null, 2);
   }
 
-  function setRunState(state: string): void {
+  function setRunState(state: RunView["state"]): void {
     setBadge(runBadge, state);
     runBadge.hidden = false;
     cancel.hidden = !ACTIVE_RUN.includes(state);
@@ -186,7 +186,7 @@ export function renderRun(ctx: RouteContext): PageHandle {
 
   function applyEvent(e: FeedEvent): void {
     if (e.kind === "run.state" && typeof e.data.state === "string") {
-      setRunState(e.data.state);
+      setRunState(e.data.state as RunView["state"]);
       // Finished: its end time and error come with the run itself.
       if (!ACTIVE_RUN.includes(e.data.state)) {
         if (fetching) refetch();
@@ -198,7 +198,7 @@ export function renderRun(ctx: RouteContext): PageHandle {
         refetch();
         return;
       }
-      t.view.state = e.data.state;
+      t.view.state = e.data.state as TaskView["state"];
       if (typeof e.data.try === "number") t.view.try_number = e.data.try;
       if (e.data.state === "running" && !t.view.started_at) t.view.started_at = new Date().toISOString();
       updateRow(t);

@@ -9,10 +9,13 @@ use hangar_store::placeholders::for_dialect;
 use hangar_store::{Dialect, Store, on_pool};
 
 use super::input::{MovieInput, NewMovie, key};
-use super::store_problem;
 use crate::bind_all;
 use crate::model::{Bind, Movie};
 use crate::query::film;
+use hangar_api::problem::responses::{
+    BadRequest, Conflict, Forbidden, PayloadTooLarge, Unauthorized, UnprocessableEntity,
+    UnsupportedMediaType,
+};
 
 /// Adds a film. Its key (title and year) must be new.
 #[utoipa::path(
@@ -23,13 +26,13 @@ use crate::query::film;
     request_body = NewMovie,
     responses(
         (status = 201, description = "Added", body = Movie),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A film with this title and year exists", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
     )
 )]
 pub async fn create_movie(
@@ -72,8 +75,7 @@ pub async fn create_movie(
         bind_all!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.as_str())), &binds)
             .fetch_optional(pool)
             .await
-    })
-    .map_err(store_problem)?;
+    })?;
     let Some(id) = id else {
         return Err(
             Problem::new(StatusCode::CONFLICT, "conflict", "Conflict").with_detail(format!(

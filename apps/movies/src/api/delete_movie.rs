@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use hangar_api::{Admin, Problem};
 use hangar_store::{Store, on_pool};
 
-use super::{movie_id, no_movie, store_problem};
+use super::{movie_id, no_movie};
+use hangar_api::problem::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
 
 /// Removes a film.
 #[utoipa::path(
@@ -16,10 +17,10 @@ use super::{movie_id, no_movie, store_problem};
     params(("id" = i64, Path, description = "The film's id")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No film has this id", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     )
 )]
 pub async fn delete_movie(
@@ -34,8 +35,7 @@ pub async fn delete_movie(
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
-    })
-    .map_err(store_problem)?;
+    })?;
     if deleted == 0 {
         return Err(no_movie(id));
     }

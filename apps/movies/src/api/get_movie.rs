@@ -8,6 +8,7 @@ use hangar_store::Store;
 use super::{movie_id, no_movie};
 use crate::model::Movie;
 use crate::query::film;
+use hangar_api::problem::responses::{BadRequest, NotFound};
 
 /// Shows a film.
 #[utoipa::path(
@@ -17,8 +18,8 @@ use crate::query::film;
     params(("id" = i64, Path, description = "The film's id")),
     responses(
         (status = 200, description = "The film", body = Movie),
-        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No film has this id", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
     )
 )]
 pub async fn get_movie(

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::model::Movie;
 use crate::query::{After, Filters, Limit, Search, Sort, search};
+use hangar_api::problem::responses::BadRequest;
 
 /// Query parameters of the list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -75,7 +76,7 @@ const OFFSET: &str = "offset";
     params(ListParams),
     responses(
         (status = 200, description = "A page of films", body = MoviePage),
-        (status = 400, description = "An unknown parameter, a bad value or a bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
     )
 )]
 pub async fn list_movies(

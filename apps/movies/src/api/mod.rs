@@ -53,21 +53,15 @@ pub fn routes(store: Store) -> OpenApiRouter {
 }
 
 /// A refused query is the caller's 400; a store failure is logged here, once,
-/// and answered 500 without its details.
+/// and answered 500 without its details (the platform's `From<StoreError>`).
 impl From<QueryError> for Problem {
     fn from(err: QueryError) -> Self {
         match err {
             QueryError::Invalid(detail) => Problem::bad_request(detail),
             QueryError::BadCursor => bad_cursor(),
-            QueryError::Store(e) => store_problem(e),
+            QueryError::Store(e) => Problem::from(e),
         }
     }
-}
-
-/// A store failure: logged, answered 500 without details.
-pub(crate) fn store_problem(err: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %err, "movies query failed");
-    Problem::internal()
 }
 
 /// The problem for an id no film has.

@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 
 use crate::model::Movie;
 use crate::query::{Filters, Limit, Metric, Top, top};
+use hangar_api::problem::responses::BadRequest;
 
 /// Query parameters of the top-N.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -43,7 +44,7 @@ pub struct TopParams {
     params(TopParams),
     responses(
         (status = 200, description = "The films, best first", body = Vec<Movie>),
-        (status = 400, description = "An unknown parameter or metric, or a bad value", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
     )
 )]
 pub async fn top_movies(

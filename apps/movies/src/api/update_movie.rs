@@ -8,10 +8,14 @@ use hangar_store::{Store, on_pool};
 
 use super::create_movie::{placeholder, timestamp};
 use super::input::{MovieInput, key};
-use super::{movie_id, no_movie, store_problem};
+use super::{movie_id, no_movie};
 use crate::bind_all;
 use crate::model::{Bind, Movie};
 use crate::query::film;
+use hangar_api::problem::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity,
+    UnsupportedMediaType,
+};
 
 /// Changes the fields given; `null` clears a field.
 #[utoipa::path(
@@ -23,14 +27,14 @@ use crate::query::film;
     request_body = MovieInput,
     responses(
         (status = 200, description = "The film as changed", body = Movie),
-        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No film has this id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another film has the new title and year", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
     )
 )]
 pub async fn update_movie(
@@ -84,7 +88,7 @@ pub async fn update_movie(
                     .with_detail("another film has this title and year"),
             );
         }
-        Err(e) => return Err(store_problem(e)),
+        Err(e) => return Err(e.into()),
     }
     tracing::info!(movie = id, admin = caller.user_id, "movie updated");
     film(&store, id)

@@ -13,8 +13,6 @@ use sqlx::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::problem::Problem;
-
 /// A role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -532,10 +530,4 @@ pub(crate) async fn link_identity(
         .map(|_| ())
     })?;
     Ok(())
-}
-
-/// A store failure: logged, answered 500 without details.
-pub(crate) fn store_problem(err: StoreError) -> Problem {
-    tracing::error!(error = %err, "account store failed");
-    Problem::internal()
 }

@@ -13,9 +13,10 @@ use hangar_store::{Store, StoreError, on_pool};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::accounts::{self, new_refresh_token};
+use super::accounts::new_refresh_token;
 use super::{Admin, Auth};
 use crate::problem::Problem;
+use crate::problem::responses::AdminErrors;
 
 /// A new invitation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -67,17 +68,13 @@ pub async fn create_invite(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The invitation; its code is not shown again", body = Invite),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many invalid bearer tokens from this address", body = Problem, content_type = "application/problem+json"),
+        AdminErrors,
     )
 )]
 pub async fn create(
     Extension(auth): Extension<Auth>,
     Admin(caller): Admin,
 ) -> Result<Response, Problem> {
-    let invite = create_invite(auth.store(), &caller.user_id, auth.invite_ttl())
-        .await
-        .map_err(accounts::store_problem)?;
+    let invite = create_invite(auth.store(), &caller.user_id, auth.invite_ttl()).await?;
     Ok((StatusCode::CREATED, Json(invite)).into_response())
 }

@@ -10,6 +10,10 @@ use utoipa::ToSchema;
 use super::{Auth, TokenResponse, account_disabled, accounts, passwords, unauthorized};
 use crate::extract::ApiJson;
 use crate::problem::Problem;
+use crate::problem::responses::{
+    BadRequest, Forbidden, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,14 +35,14 @@ pub struct LoginRequest {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is disabled (only said for the right password)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field missing", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts from this address, or failed ones for this account from this address (each further try waits longer), or for this account from all addresses; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Accounts are not configured", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 pub async fn login(
@@ -51,9 +55,7 @@ pub async fn login(
     auth.limits().attempt_from(&ip)?;
     let email = body.email.trim().to_lowercase();
     auth.limits().check_sign_in(&email, &ip)?;
-    let found = accounts::find_by_email(auth.store(), &email)
-        .await
-        .map_err(accounts::store_problem)?;
+    let found = accounts::find_by_email(auth.store(), &email).await?;
     let (account, hash) = match found {
         Some((account, hash)) => (Some(account), hash),
         None => (None, None),

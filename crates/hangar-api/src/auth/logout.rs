@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 
 use super::{Auth, User, accounts};
 use crate::problem::Problem;
+use crate::problem::responses::Unauthorized;
 
 /// Signs out: the session's access and refresh tokens stop working.
 #[utoipa::path(
@@ -14,7 +15,7 @@ use crate::problem::Problem;
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
     )
 )]
 pub async fn logout(
@@ -22,9 +23,7 @@ pub async fn logout(
     User(caller): User,
 ) -> Result<StatusCode, Problem> {
     if let Some(session) = &caller.session {
-        accounts::revoke_session(auth.store(), session, "signed out")
-            .await
-            .map_err(accounts::store_problem)?;
+        accounts::revoke_session(auth.store(), session, "signed out").await?;
         tracing::info!(user = caller.user_id, "signed out");
     }
     Ok(StatusCode::NO_CONTENT)

@@ -4,6 +4,7 @@ use axum::{Extension, Json};
 
 use super::{Account, Auth, User, accounts};
 use crate::problem::Problem;
+use crate::problem::responses::{NotFound, Unauthorized};
 
 /// The caller's account.
 #[utoipa::path(
@@ -13,8 +14,8 @@ use crate::problem::Problem;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = Account),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Signed in with the admin token, which has no account", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
     )
 )]
 pub async fn me(
@@ -22,8 +23,7 @@ pub async fn me(
     User(caller): User,
 ) -> Result<Json<Account>, Problem> {
     accounts::find_by_id(auth.store(), &caller.user_id)
-        .await
-        .map_err(accounts::store_problem)?
+        .await?
         .map(Json)
         .ok_or_else(|| {
             Problem::new(axum::http::StatusCode::NOT_FOUND, "not-found", "Not found")

@@ -216,8 +216,7 @@ impl Auth {
             }
         };
         let Some(account) = accounts::session_account(&self.0.store, &claims.sid)
-            .await
-            .map_err(accounts::store_problem)?
+            .await?
             .filter(|a| a.user_id == claims.sub)
         else {
             return Err(token_problem(TokenError::Revoked));
@@ -308,8 +307,7 @@ impl Auth {
         }
         let (session, refresh) =
             accounts::create_session(&self.0.store, &account.id, method, self.0.refresh_ttl)
-                .await
-                .map_err(accounts::store_problem)?;
+                .await?;
         self.token_response(tokens, account, &session, refresh)
     }
 

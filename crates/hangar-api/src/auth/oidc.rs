@@ -29,6 +29,7 @@ use utoipa::IntoParams;
 use super::accounts::{self, CreateAccountError, Role};
 use super::{Auth, TokenResponse};
 use crate::problem::Problem;
+use crate::problem::responses::{BadGateway, BadRequest, Conflict, NotFound, ServiceUnavailable};
 
 /// Name of the cookie carrying a sign-in in progress.
 const COOKIE: &str = "hangar_oidc";
@@ -205,9 +206,9 @@ fn provider_of<'a>(auth: &'a Auth, name: &str) -> Result<&'a Provider, Problem> 
     params(("provider" = String, Path, description = "The provider's name (auth.oidc.name)")),
     responses(
         (status = 302, description = "To the provider's sign-in page"),
-        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The provider could not be reached", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Accounts are not configured", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 pub async fn oidc_login(
@@ -291,11 +292,11 @@ struct IdClaims {
     params(("provider" = String, Path, description = "The provider's name"), CallbackParams),
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 400, description = "The provider refused, or the sign-in was not started here, expired or was tampered with", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail address has an account and the provider did not verify it", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The provider's answer could not be used", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Accounts are not configured", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 pub async fn oidc_callback(
@@ -414,10 +415,7 @@ async fn find_or_create(
     claims: &IdClaims,
 ) -> Result<accounts::Account, Problem> {
     let store = auth.store();
-    if let Some(account) = accounts::find_identity(store, &provider.name, &claims.sub)
-        .await
-        .map_err(accounts::store_problem)?
-    {
+    if let Some(account) = accounts::find_identity(store, &provider.name, &claims.sub).await? {
         return Ok(account);
     }
     let email = claims
@@ -444,8 +442,7 @@ async fn find_or_create(
             account
         }
         Err(CreateAccountError::EmailTaken) if verified => accounts::find_by_email(store, &email)
-            .await
-            .map_err(accounts::store_problem)?
+            .await?
             .map(|(account, _)| account)
             .ok_or_else(Problem::internal)?,
         Err(CreateAccountError::EmailTaken) => {
@@ -454,13 +451,11 @@ async fn find_or_create(
                     "an account with {email} exists and the provider did not verify the address; sign in with the password"
                 )));
         }
-        Err(CreateAccountError::Store(e)) => return Err(accounts::store_problem(e)),
+        Err(CreateAccountError::Store(e)) => return Err(e.into()),
         // No invitation was given.
         Err(CreateAccountError::InvalidInvite) => return Err(Problem::internal()),
     };
-    accounts::link_identity(store, &provider.name, &claims.sub, &account.id)
-        .await
-        .map_err(accounts::store_problem)?;
+    accounts::link_identity(store, &provider.name, &claims.sub, &account.id).await?;
     Ok(account)
 }
 

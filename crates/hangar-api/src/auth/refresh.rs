@@ -10,6 +10,10 @@ use super::accounts::{self, Rotation};
 use super::{Auth, TokenResponse, unauthorized};
 use crate::extract::ApiJson;
 use crate::problem::Problem;
+use crate::problem::responses::{
+    BadRequest, PayloadTooLarge, ServiceUnavailable, Unauthorized, UnprocessableEntity,
+    UnsupportedMediaType,
+};
 
 /// A refresh token.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,12 +31,12 @@ pub struct RefreshRequest {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field missing", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Accounts are not configured", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 pub async fn refresh(
@@ -40,10 +44,7 @@ pub async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, Problem> {
     let tokens = auth.tokens()?;
-    match accounts::rotate(auth.store(), body.refresh_token.trim())
-        .await
-        .map_err(accounts::store_problem)?
-    {
+    match accounts::rotate(auth.store(), body.refresh_token.trim()).await? {
         Rotation::Rotated {
             account,
             session,

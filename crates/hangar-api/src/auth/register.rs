@@ -20,6 +20,10 @@ use super::accounts::{self, CreateAccountError, Role};
 use super::{Auth, TokenResponse, manage, passwords};
 use crate::extract::ApiJson;
 use crate::problem::Problem;
+use crate::problem::responses::{
+    BadRequest, Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use hangar_core::config::Registration;
 
 /// A new account.
@@ -49,14 +53,14 @@ pub struct RegisterRequest {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered and signed in", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Registration is closed, or needs an invitation code and had none or a code that is unknown, used or expired (`auth.registration`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail address cannot be registered (it has an account)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid e-mail, weak password, or a field missing", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts, or too many refused registrations, from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Accounts are not configured", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 pub async fn register(
@@ -105,6 +109,14 @@ pub async fn register(
     if name.is_some_and(|n| n.chars().count() > 100) {
         errors.push("name: at most 100 characters".to_owned());
     }
+    // Checked in every registration mode: the document bounds it in all of them.
+    if body
+        .invite
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 256)
+    {
+        errors.push("invite: at most 256 characters".to_owned());
+    }
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -148,7 +160,7 @@ pub async fn register(
                 "the invitation code is unknown, used or expired; ask an admin for a new one",
             )
         }
-        CreateAccountError::Store(e) => accounts::store_problem(e),
+        CreateAccountError::Store(e) => e.into(),
     })?;
     manage::audit(&account.id, "user.register", &account);
     let tokens: TokenResponse = auth.sign_in(&account, "password").await?;

@@ -13,8 +13,9 @@ use hangar_store::{Store, StoreError, on_pool};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Auth, Caller, User, accounts};
+use super::{Auth, Caller, User};
 use crate::problem::Problem;
+use crate::problem::responses::{BadRequest, NotFound, Unauthorized};
 
 /// One sign-in session of the caller.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -64,9 +65,9 @@ struct SessionRow {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's active sessions; `current` marks the one making this request", body = SessionList),
-        (status = 400, description = "A query parameter was given (there are none)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Signed in with the admin token, which has no account", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
     )
 )]
 pub async fn list_sessions(
@@ -74,9 +75,7 @@ pub async fn list_sessions(
     User(caller): User,
 ) -> Result<Json<SessionList>, Problem> {
     let current = account_session(&caller)?;
-    let rows = active_sessions(auth.store(), &caller.user_id)
-        .await
-        .map_err(accounts::store_problem)?;
+    let rows = active_sessions(auth.store(), &caller.user_id).await?;
     let sessions = rows
         .into_iter()
         .map(|row| SessionView {
@@ -100,8 +99,8 @@ pub async fn list_sessions(
     params(("id" = String, Path, description = "The session's id, from `GET /api/v1/auth/sessions`")),
     responses(
         (status = 204, description = "Signed out: the session's access and refresh tokens stop working"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The caller has no active session with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
     )
 )]
 pub async fn revoke_session(
@@ -110,9 +109,7 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     account_session(&caller)?;
-    let revoked = revoke_own(auth.store(), &caller.user_id, &id)
-        .await
-        .map_err(accounts::store_problem)?;
+    let revoked = revoke_own(auth.store(), &caller.user_id, &id).await?;
     if revoked == 0 {
         return Err(
             Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(format!(
@@ -136,8 +133,8 @@ pub async fn revoke_session(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The other sessions are signed out", body = Revoked),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Signed in with the admin token, which has no account", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
     )
 )]
 pub async fn revoke_other_sessions(
@@ -145,9 +142,7 @@ pub async fn revoke_other_sessions(
     User(caller): User,
 ) -> Result<Json<Revoked>, Problem> {
     let current = account_session(&caller)?;
-    let revoked = revoke_all_but(auth.store(), &caller.user_id, current)
-        .await
-        .map_err(accounts::store_problem)?;
+    let revoked = revoke_all_but(auth.store(), &caller.user_id, current).await?;
     tracing::info!(
         user = caller.user_id,
         revoked,

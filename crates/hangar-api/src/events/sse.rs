@@ -20,6 +20,7 @@ use super::{FeedEvent, FeedParams, Hub, subscription};
 use crate::auth::Auth;
 use crate::extract::ApiQuery;
 use crate::problem::Problem;
+use crate::problem::responses::{BadRequest, Forbidden, Unauthorized};
 
 /// Streams events of the topics asked for. Sends `Last-Event-ID` (or
 /// `last_event_id`) to resume; `access_token` may stand in for the
@@ -36,9 +37,9 @@ use crate::problem::Problem;
     ),
     responses(
         (status = 200, description = "An endless text/event-stream; each event has `id`, `event` (its kind) and JSON `data`", body = FeedEvent, content_type = "text/event-stream"),
-        (status = 400, description = "Unknown topic or parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     )
 )]
 pub async fn events(
@@ -49,10 +50,7 @@ pub async fn events(
     ApiQuery(query): ApiQuery<FeedParams>,
 ) -> Result<Response, Problem> {
     let sub = subscription(&auth, client.ip(), &headers, &query).await?;
-    let (start, reset) = hub.subscribe(sub.after, &sub.topics).await.map_err(|e| {
-        tracing::error!(error = %e, "could not read the event log");
-        Problem::internal()
-    })?;
+    let (start, reset) = hub.subscribe(sub.after, &sub.topics).await?;
     let heartbeat = hub.heartbeat();
     let stream = stream(start, reset, sub.topics, sub.after.unwrap_or(-1));
     Ok(Sse::new(stream)

@@ -14,6 +14,7 @@ use super::{FeedEvent, FeedParams, Hub, subscription};
 use crate::auth::Auth;
 use crate::extract::ApiQuery;
 use crate::problem::Problem;
+use crate::problem::responses::{BadRequest, Forbidden, Unauthorized};
 
 /// Largest message a client may send (the feed reads none but close and pong).
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
@@ -34,9 +35,9 @@ const MAX_WRITE_BUFFER: usize = 1024 * 1024;
     ),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol; then one JSON FeedEvent per message", body = FeedEvent),
-        (status = 400, description = "Not a WebSocket request, or unknown topic or parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     )
 )]
 pub async fn events_ws(
@@ -49,10 +50,7 @@ pub async fn events_ws(
 ) -> Result<Response, Problem> {
     let sub = subscription(&auth, client.ip(), &headers, &query).await?;
     let upgrade = upgrade.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let (start, reset) = hub.subscribe(sub.after, &sub.topics).await.map_err(|e| {
-        tracing::error!(error = %e, "could not read the event log");
-        Problem::internal()
-    })?;
+    let (start, reset) = hub.subscribe(sub.after, &sub.topics).await?;
     let feed = Feed {
         backlog: start.backlog.into(),
         live: start.live,

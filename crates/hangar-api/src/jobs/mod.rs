@@ -12,68 +12,28 @@ mod get_job;
 mod list_jobs;
 mod retry_job;
 
-use axum::Router;
-use axum::http::StatusCode;
 use axum::middleware::from_fn;
-use axum::routing::{get, post};
-use hangar_queue::{JobId, Queue, QueueError};
+use hangar_queue::{JobId, Queue};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::problem::Problem;
 
+pub use list_jobs::{JobList, ListJobsParams};
+
 /// The job admin routes, for admins (an admin's access token or `api.admin_token`).
-pub fn routes(queue: Queue) -> Router {
-    Router::new()
-        .route("/api/v1/jobs", get(list_jobs::list_jobs))
-        .route("/api/v1/jobs/{id}", get(get_job::get_job))
-        .route("/api/v1/jobs/{id}/retry", post(retry_job::retry_job))
-        .route("/api/v1/jobs/{id}/cancel", post(cancel_job::cancel_job))
+pub fn routes(queue: Queue) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list_jobs::list_jobs))
+        .routes(routes!(get_job::get_job))
+        .routes(routes!(retry_job::retry_job))
+        .routes(routes!(cancel_job::cancel_job))
         .with_state(queue)
         .route_layer(from_fn(crate::auth::require_admin))
 }
 
 /// Parses a job id from the path.
 fn job_id(raw: &str) -> Result<JobId, Problem> {
-    raw.parse().map_err(|_| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-request",
-            "Invalid request",
-        )
-        .with_detail(format!("`{raw}` is not a job id (a UUID)"))
-    })
-}
-
-impl From<QueueError> for Problem {
-    fn from(err: QueueError) -> Self {
-        match err {
-            QueueError::Invalid { field, reason } => Problem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-request",
-                "Invalid request",
-            )
-            .with_detail(format!("{field}: {reason}")),
-            QueueError::NotFound(id) => {
-                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
-                    .with_detail(format!("no job {id}"))
-            }
-            err @ QueueError::WrongState { .. } => {
-                Problem::new(StatusCode::CONFLICT, "conflict", "Conflict")
-                    .with_detail(err.to_string())
-            }
-            err @ (QueueError::Broker(_) | QueueError::Unconfirmed { .. }) => {
-                tracing::warn!(error = %err, "queue backend unavailable");
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Service unavailable",
-                )
-                .with_detail("the job queue's broker is unavailable; retry shortly")
-                .with_retry_after(5)
-            }
-            err => {
-                tracing::error!(error = %err, "job store failed");
-                Problem::internal()
-            }
-        }
-    }
+    raw.parse()
+        .map_err(|_| Problem::bad_request(format!("`{raw}` is not a job id (a UUID)")))
 }

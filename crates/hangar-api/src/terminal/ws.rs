@@ -23,6 +23,7 @@ use super::TerminalService;
 use crate::auth::Auth;
 use crate::extract::ApiQuery;
 use crate::problem::Problem;
+use crate::problem::responses::{BadRequest, Forbidden, Unauthorized};
 
 /// Query parameters of the terminal.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -42,9 +43,9 @@ pub struct TerminalParams {
     params(TerminalParams),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol; then JSON messages both ways (see docs/terminal.md)"),
-        (status = 400, description = "Not a WebSocket request, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "The access token is not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The page's origin may not open the terminal", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     )
 )]
 pub async fn terminal_ws(

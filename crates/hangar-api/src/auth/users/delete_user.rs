@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use super::super::manage::Change;
 use super::super::{Admin, Auth};
 use crate::problem::Problem;
+use crate::problem::responses::{AdminErrors, Conflict, NotFound};
 
 /// Deletes an account, its sessions and its linked identities.
 #[utoipa::path(
@@ -17,11 +18,9 @@ use crate::problem::Problem;
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is the last enabled admin", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many invalid bearer tokens from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        AdminErrors,
     )
 )]
 pub async fn delete_user(

@@ -6,8 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::super::manage;
-use super::super::{Account, Admin, Auth, accounts};
+use super::super::{Account, Admin, Auth};
 use crate::problem::Problem;
+use crate::problem::responses::{AdminErrors, NotFound};
 
 /// An account as admins see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -28,10 +29,8 @@ pub struct UserDetail {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = UserDetail),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many invalid bearer tokens from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        AdminErrors,
     )
 )]
 pub async fn get_user(
@@ -40,9 +39,7 @@ pub async fn get_user(
     Path(id): Path<String>,
 ) -> Result<Json<UserDetail>, Problem> {
     let account = super::find(&auth, &id).await?;
-    let active_sessions = manage::active_sessions(auth.store(), &account.id)
-        .await
-        .map_err(accounts::store_problem)?;
+    let active_sessions = manage::active_sessions(auth.store(), &account.id).await?;
     Ok(Json(UserDetail {
         account,
         active_sessions,

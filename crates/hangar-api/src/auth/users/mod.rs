@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Caller;
-use super::accounts::{self, Account};
+use super::accounts::Account;
 use super::manage::{self, Change, Changed, ManageError};
 use crate::problem::Problem;
 
@@ -65,7 +65,7 @@ async fn change(
                     "this is the last enabled admin; give another account the admin role first",
                 )
             }
-            ManageError::Store(e) => accounts::store_problem(e),
+            ManageError::Store(e) => e.into(),
         })
 }
 
@@ -75,7 +75,6 @@ async fn find(auth: &super::Auth, id: &str) -> Result<Account, Problem> {
         return Err(no_account(id));
     }
     manage::find(auth.store(), id)
-        .await
-        .map_err(accounts::store_problem)?
+        .await?
         .ok_or_else(|| no_account(id))
 }

@@ -10,6 +10,9 @@ use super::super::manage::Change;
 use super::super::{Account, Admin, Auth, Role};
 use crate::extract::ApiJson;
 use crate::problem::Problem;
+use crate::problem::responses::{
+    AdminErrors, BadRequest, Conflict, NotFound, UnprocessableEntity, UnsupportedMediaType,
+};
 
 /// The roles to give.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,14 +32,12 @@ pub struct UpdateUser {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account; if its roles changed, its sessions are revoked", body = Account),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is the last enabled admin", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An unknown role or field", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many invalid bearer tokens from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        AdminErrors,
     )
 )]
 pub async fn update_user(

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::super::manage::Change;
 use super::super::{Account, Admin, Auth};
 use crate::problem::Problem;
+use crate::problem::responses::{AdminErrors, Conflict, NotFound};
 
 /// How many sessions were ended.
 #[derive(Debug, Serialize, ToSchema)]
@@ -25,11 +26,9 @@ pub struct SessionsRevoked {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The disabled account", body = Account),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is the last enabled admin", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many invalid bearer tokens from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        AdminErrors,
     )
 )]
 pub async fn disable_user(
@@ -51,10 +50,8 @@ pub async fn disable_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The enabled account", body = Account),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many invalid bearer tokens from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        AdminErrors,
     )
 )]
 pub async fn enable_user(
@@ -76,10 +73,8 @@ pub async fn enable_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Sessions revoked", body = SessionsRevoked),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many invalid bearer tokens from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        AdminErrors,
     )
 )]
 pub async fn revoke_user_sessions(

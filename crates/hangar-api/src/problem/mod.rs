@@ -4,6 +4,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+mod from_errors;
+pub mod responses;
+
 /// Media type of problem details.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
