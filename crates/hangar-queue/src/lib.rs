@@ -8,7 +8,10 @@
 //! messages naming them (`amqp://…`). See `docs/adr/0002-queue.md`.
 //!
 //! Apps register [`Job`] handlers through the `App` trait and enqueue with
-//! [`Queue::enqueue`]; `hangar worker` and `hangar up` run [`Worker`]s.
+//! [`Queue::enqueue`]; the worker role (`hangar worker`, `hangar up`, wired by
+//! `hangar-runtime`) runs [`Worker`]s and the maintenance loop (reaper, due-job
+//! announcements, retention, [`MaintenanceOptions`]). The queue's metrics
+//! ([`QueueMetrics`]) and job events go to the process's registry and event log.
 
 mod error;
 mod handler;

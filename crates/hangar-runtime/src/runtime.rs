@@ -1,6 +1,8 @@
-//! Wiring of a Hangar process: the store, the queue, the apps, and the roles the
-//! process plays (api, worker). Start-up work (wait for the store, migrate, wait
-//! for the broker) runs while `/healthz`, `/readyz` and `/metrics` already answer.
+//! Wiring of a Hangar process: the shared parts (store, queue, apps, pipeline
+//! engine), the routes of the api role, the worker and scheduler roles, and the
+//! order they start and stop in. Start-up work (wait for the store, migrate,
+//! wait for the broker) runs while `/healthz`, `/readyz` and `/metrics` already
+//! answer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,15 +21,18 @@ use hangar_pipeline::operator::Limits;
 use hangar_pipeline::{
     EngineOptions, PipelineError, PipelineRegistry, Pipelines, SourcePolicy, TaskJob,
 };
-use hangar_queue::{MaintenanceOptions, Queue, QueueError, QueueMetrics, Worker, WorkerOptions};
+use hangar_queue::{
+    JobRegistry, MaintenanceOptions, Queue, QueueError, QueueMetrics, Worker, WorkerOptions,
+};
 use hangar_store::{EventLog, MigrationSet, MigrationState, Store, StoreError};
 use hangar_terminal::{Registry as TerminalRegistry, RegistryError, Terminal};
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::PLATFORM_MIGRATIONS;
+use crate::migration_sets;
 
 /// What the process does about migrations at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,13 +161,9 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
         .map_err(|source| RunError::Bind { addr, source })
 }
 
-/// Every migration set of this build: the platform's, then the apps'.
-pub fn migration_sets(apps: &Apps) -> Vec<MigrationSet> {
-    apps.migration_sets(PLATFORM_MIGRATIONS)
-}
-
 /// Starts a process playing `roles` on `listener`; returns once it accepts
-/// connections.
+/// connections. Start-up (store, migrations, broker) and then the roles run in
+/// the background; [`Process::started`] tells when they serve.
 pub fn start(
     config: Arc<Config>,
     apps: &Apps,
@@ -174,165 +175,307 @@ pub fn start(
         addr: config.http.listen,
         source,
     })?;
-    let store = Store::open(&config.database_url, &config.store)?;
-    let mut metrics = MetricsRegistry::new();
-    let http_metrics = HttpMetrics::register(metrics.registry_mut());
-    let queue_metrics = QueueMetrics::register(metrics.registry_mut());
-    // The broker connection outlives the roles' shutdown: running jobs still
-    // acknowledge their messages and released jobs are announced while draining.
-    let queue_stop = CancellationToken::new();
-    let events = EventLog::start(store.clone());
-    let queue = Queue::open(&config, store.clone(), queue_metrics, queue_stop.clone())
-        .with_events(events.clone());
-    let ctx = AppContext {
-        config: config.clone(),
-        store: store.clone(),
-        queue: queue.clone(),
-    };
-    let pipelines = pipeline_engine(&config, apps, &ctx)?;
-    let mut registry = apps.jobs(&ctx)?;
-    registry.register(TaskJob(pipelines.clone()))?;
-    let auth = Auth::new(&config.auth, &config.api.admin_token, store.clone())?;
-    let (api_routes, other_routes) = if roles.api {
-        let hub = Hub::start(store.clone(), &events, &config.events, queue_stop.clone());
-        let site = Site::load(&config.site.file)?.map(Arc::new);
-        let mut api_routes = apps
-            .routes(&ctx)
-            .merge(hangar_api::auth::routes())
-            .merge(hangar_api::events::routes(hub))
-            .merge(hangar_api::site::routes(site.clone()));
-        if config.terminal.enabled {
-            let mut commands = TerminalRegistry::new();
-            commands.register(hangar_api::terminal::PipelinesCommand(pipelines.clone()))?;
-            apps.terminal(&ctx, &mut commands)?;
-            let terminal = Terminal {
-                registry: commands,
-                limits: hangar_api::terminal::limits(&config.terminal),
-                about: site
-                    .as_deref()
-                    .map_or_else(hangar_api::site::anonymous_about, Site::about),
-                host: "hangar".to_owned(),
-            };
-            api_routes = api_routes.merge(hangar_api::terminal::routes(TerminalService::new(
-                &config.terminal,
-                terminal,
-            )));
-        }
-        (
-            api_routes,
-            hangar_api::jobs::routes(queue.clone())
-                .merge(hangar_api::pipelines::routes(pipelines.clone())),
-        )
+    let shared = Shared::open(config, apps)?;
+    let auth = Auth::new(
+        &shared.config.auth,
+        &shared.config.api.admin_token,
+        shared.store.clone(),
+    )?;
+    let routes = if roles.api {
+        api_routes(&shared, apps)?
     } else {
-        (OpenApiRouter::new(), Router::new())
+        Routes::default()
     };
     let gate = StartupGate::default();
-    let checks: Vec<Arc<dyn ReadinessCheck>> =
-        vec![Arc::new(store.clone()), Arc::new(queue.clone())];
-    let router = build_router(RouterParts {
+    let router = router(&shared, &gate, roles.api, routes, auth);
+    let (started_tx, started) = tokio::sync::watch::channel(false);
+    let process = Process {
+        local_addr,
+        store: shared.store.clone(),
+        queue: shared.queue.clone(),
+        pipelines: shared.pipelines.clone(),
+        started,
+        task: tokio::spawn(run(Lifecycle {
+            shared,
+            local_addr,
+            sets: migration_sets(apps),
+            listener,
+            router,
+            gate,
+            shutdown,
+            roles,
+            started: started_tx,
+        })),
+    };
+    Ok(process)
+}
+
+/// What every role of a process shares: the store, the queue, the apps' view
+/// of them, the job handlers and the pipeline engine.
+struct Shared {
+    config: Arc<Config>,
+    store: Store,
+    queue: Queue,
+    events: EventLog,
+    ctx: AppContext,
+    pipelines: Pipelines,
+    /// The handlers the worker role runs: the apps' jobs and the pipeline tasks.
+    jobs: JobRegistry,
+    /// The process's metrics (HTTP and queue), served at `/metrics`.
+    metrics: Arc<Registry>,
+    http_metrics: HttpMetrics,
+    /// Stops the broker connection and the event hub. Fired last, after the
+    /// roles drained: running jobs still acknowledge their messages and released
+    /// jobs are announced while draining.
+    queue_stop: CancellationToken,
+}
+
+impl Shared {
+    /// Opens the store (lazily: nothing is connected yet), the queue on it, and
+    /// loads the apps' jobs and pipelines.
+    fn open(config: Arc<Config>, apps: &Apps) -> Result<Self, RunError> {
+        let store = Store::open(&config.database_url, &config.store)?;
+        let mut metrics = MetricsRegistry::new();
+        let http_metrics = HttpMetrics::register(metrics.registry_mut());
+        let queue_metrics = QueueMetrics::register(metrics.registry_mut());
+        let queue_stop = CancellationToken::new();
+        let events = EventLog::start(store.clone());
+        let queue = Queue::open(&config, store.clone(), queue_metrics, queue_stop.clone())
+            .with_events(events.clone());
+        let ctx = AppContext {
+            config: config.clone(),
+            store: store.clone(),
+            queue: queue.clone(),
+        };
+        let pipelines = pipeline_engine(&config, apps, &ctx)?;
+        let mut jobs = apps.jobs(&ctx)?;
+        jobs.register(TaskJob(pipelines.clone()))?;
+        Ok(Self {
+            config,
+            store,
+            queue,
+            events,
+            ctx,
+            pipelines,
+            jobs,
+            metrics: metrics.freeze(),
+            http_metrics,
+            queue_stop,
+        })
+    }
+}
+
+/// The routes a process serves beside `/healthz`, `/readyz` and `/metrics`.
+#[derive(Default)]
+struct Routes {
+    /// In the OpenAPI document: the apps', auth, events, site, terminal.
+    api: OpenApiRouter,
+    /// Outside it: the jobs and pipelines admin API.
+    other: Router,
+}
+
+/// The api role's routes: the apps', the platform's (auth, events, site,
+/// terminal when enabled) and the admin API.
+fn api_routes(shared: &Shared, apps: &Apps) -> Result<Routes, RunError> {
+    let config = &shared.config;
+    let hub = Hub::start(
+        shared.store.clone(),
+        &shared.events,
+        &config.events,
+        shared.queue_stop.clone(),
+    );
+    let site = Site::load(&config.site.file)?.map(Arc::new);
+    let mut api = apps
+        .routes(&shared.ctx)
+        .merge(hangar_api::auth::routes())
+        .merge(hangar_api::events::routes(hub))
+        .merge(hangar_api::site::routes(site.clone()));
+    if config.terminal.enabled {
+        api = api.merge(terminal_routes(shared, apps, site.as_deref())?);
+    }
+    let other = hangar_api::jobs::routes(shared.queue.clone())
+        .merge(hangar_api::pipelines::routes(shared.pipelines.clone()));
+    Ok(Routes { api, other })
+}
+
+/// The web terminal: the platform's commands (`pipelines`), then the apps'.
+fn terminal_routes(
+    shared: &Shared,
+    apps: &Apps,
+    site: Option<&Site>,
+) -> Result<OpenApiRouter, RunError> {
+    let config = &shared.config;
+    let mut commands = TerminalRegistry::new();
+    commands.register(hangar_api::terminal::PipelinesCommand(
+        shared.pipelines.clone(),
+    ))?;
+    apps.terminal(&shared.ctx, &mut commands)?;
+    let terminal = Terminal {
+        registry: commands,
+        limits: hangar_api::terminal::limits(&config.terminal),
+        about: site.map_or_else(hangar_api::site::anonymous_about, Site::about),
+        host: "hangar".to_owned(),
+    };
+    Ok(hangar_api::terminal::routes(TerminalService::new(
+        &config.terminal,
+        terminal,
+    )))
+}
+
+/// The whole router: `routes` behind the platform's middleware (`auth`
+/// included), the probes and the metrics, and the web UI when the process plays
+/// the api role.
+fn router(shared: &Shared, gate: &StartupGate, api: bool, routes: Routes, auth: Auth) -> Router {
+    let config = &shared.config;
+    let checks: Vec<Arc<dyn ReadinessCheck>> = vec![
+        Arc::new(shared.store.clone()),
+        Arc::new(shared.queue.clone()),
+    ];
+    build_router(RouterParts {
         readiness: Readiness::new(gate.clone(), checks),
-        registry: metrics.freeze(),
-        http_metrics,
+        registry: shared.metrics.clone(),
+        http_metrics: shared.http_metrics.clone(),
         request_timeout: config.http.request_timeout.get(),
-        api_routes,
-        other_routes,
+        api_routes: routes.api,
+        other_routes: routes.other,
         auth,
         idempotency: Idempotency {
-            store: store.clone(),
+            store: shared.store.clone(),
             body_limit: usize::try_from(config.http.body_limit).unwrap_or(usize::MAX),
         },
         cors_origins: config.http.cors_origins.clone(),
-        web: WebUi::new(if roles.api { &config.http.web_dir } else { "" }),
-    });
-    let sets = migration_sets(apps);
-    let (started_tx, started) = tokio::sync::watch::channel(false);
-    let (task_store, task_queue, task_pipelines) =
-        (store.clone(), queue.clone(), pipelines.clone());
-    let task = tokio::spawn(async move {
-        let drain = config.http.shutdown_timeout.get();
-        let server = tokio::spawn(serve(listener, router, shutdown.clone(), drain));
-        tracing::info!(
-            url = %format!("http://{local_addr}"),
-            store = %task_store.url(),
-            queue = %config.queue_url,
-            api = roles.api,
-            worker = roles.worker.is_some(),
-            scheduler = roles.scheduler,
-            "listening; /healthz, /readyz and /metrics answer while the store starts"
-        );
-        let started = start_up(
-            &task_store,
-            &task_queue,
-            &config,
-            &sets,
-            &shutdown,
-            roles.migrations,
-        )
-        .await;
-        let mut background = Vec::new();
-        match started {
-            Ok(()) => {
-                gate.open();
-                if let Some(options) = roles.worker {
-                    let worker = Worker::new(task_queue.clone(), registry, options);
-                    background.push(tokio::spawn({
-                        let shutdown = shutdown.clone();
-                        async move {
-                            if let Err(e) = worker.run(shutdown).await {
-                                tracing::error!(error = %e, "worker failed");
-                            }
-                        }
-                    }));
-                    let maintenance = MaintenanceOptions {
-                        reap_interval: config.queue.reap_interval.get(),
-                        sweep_interval: config.queue.poll_interval.get(),
-                        retention: config.queue.retention.get(),
-                    };
-                    let (queue, shutdown) = (task_queue.clone(), shutdown.clone());
-                    background.push(tokio::spawn(async move {
-                        queue.maintain(maintenance, shutdown).await
-                    }));
-                }
-                if roles.scheduler {
-                    let (pipelines, shutdown) = (task_pipelines.clone(), shutdown.clone());
-                    let holder = hangar_core::host::process_name();
-                    background.push(tokio::spawn(async move {
-                        pipelines.schedule(&holder, shutdown).await
-                    }));
-                }
-                tracing::info!(url = %format!("http://{local_addr}"), "ready");
-                started_tx.send_replace(true);
-            }
-            Err(RunError::Store(StoreError::Interrupted)) => {}
-            Err(err) => {
-                shutdown.trigger();
-                let _ = server.await;
-                queue_stop.cancel();
-                task_store.close().await;
-                return Err(err);
-            }
-        }
-        let served = server.await.map_err(|e| RunError::Task(e.to_string()))?;
-        for task in background {
-            let _ = task.await;
-        }
-        task_queue.close().await;
-        task_queue
-            .events()
-            .flush(std::time::Duration::from_secs(2))
-            .await;
-        queue_stop.cancel();
-        task_store.close().await;
-        served.map_err(RunError::from)
-    });
-    Ok(Process {
-        local_addr,
-        store,
-        queue,
-        pipelines,
-        started,
-        task,
+        web: WebUi::new(if api { &config.http.web_dir } else { "" }),
     })
+}
+
+/// Everything the background task of a process owns.
+struct Lifecycle {
+    shared: Shared,
+    local_addr: SocketAddr,
+    sets: Vec<MigrationSet>,
+    listener: TcpListener,
+    router: Router,
+    gate: StartupGate,
+    shutdown: Shutdown,
+    roles: Roles,
+    started: tokio::sync::watch::Sender<bool>,
+}
+
+/// The life of a process: serve the probes at once; start up (store,
+/// migrations, broker); open the gate and start the worker and scheduler roles;
+/// on shutdown stop in order: the HTTP server drains, the roles finish, the
+/// queue closes and the events are flushed, then the broker connection and the
+/// store close.
+async fn run(lifecycle: Lifecycle) -> Result<(), RunError> {
+    let Lifecycle {
+        shared,
+        local_addr,
+        sets,
+        listener,
+        router,
+        gate,
+        shutdown,
+        roles,
+        started,
+    } = lifecycle;
+    let config = shared.config.clone();
+    let drain = config.http.shutdown_timeout.get();
+    let server = tokio::spawn(serve(listener, router, shutdown.clone(), drain));
+    tracing::info!(
+        url = %format!("http://{local_addr}"),
+        store = %shared.store.url(),
+        queue = %config.queue_url,
+        api = roles.api,
+        worker = roles.worker.is_some(),
+        scheduler = roles.scheduler,
+        "listening; /healthz, /readyz and /metrics answer while the store starts"
+    );
+    let mut background = Vec::new();
+    match start_up(
+        &shared.store,
+        &shared.queue,
+        &config,
+        &sets,
+        &shutdown,
+        roles.migrations,
+    )
+    .await
+    {
+        Ok(()) => {
+            gate.open();
+            if let Some(options) = roles.worker {
+                background.extend(spawn_worker(
+                    &shared.queue,
+                    shared.jobs,
+                    options,
+                    &config,
+                    &shutdown,
+                ));
+            }
+            if roles.scheduler {
+                background.push(spawn_scheduler(&shared.pipelines, &shutdown));
+            }
+            tracing::info!(url = %format!("http://{local_addr}"), "ready");
+            started.send_replace(true);
+        }
+        Err(RunError::Store(StoreError::Interrupted)) => {}
+        Err(err) => {
+            shutdown.trigger();
+            let _ = server.await;
+            shared.queue_stop.cancel();
+            shared.store.close().await;
+            return Err(err);
+        }
+    }
+    let served = server.await.map_err(|e| RunError::Task(e.to_string()))?;
+    for task in background {
+        let _ = task.await;
+    }
+    shared.queue.close().await;
+    shared
+        .queue
+        .events()
+        .flush(std::time::Duration::from_secs(2))
+        .await;
+    shared.queue_stop.cancel();
+    shared.store.close().await;
+    served.map_err(RunError::from)
+}
+
+/// The worker role: runs jobs until `shutdown`, and the queue's maintenance
+/// (reaper, due-job announcements, retention).
+fn spawn_worker(
+    queue: &Queue,
+    jobs: JobRegistry,
+    options: WorkerOptions,
+    config: &Config,
+    shutdown: &Shutdown,
+) -> [JoinHandle<()>; 2] {
+    let worker = Worker::new(queue.clone(), jobs, options);
+    let run = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            if let Err(e) = worker.run(shutdown).await {
+                tracing::error!(error = %e, "worker failed");
+            }
+        }
+    });
+    let maintenance = MaintenanceOptions {
+        reap_interval: config.queue.reap_interval.get(),
+        sweep_interval: config.queue.poll_interval.get(),
+        retention: config.queue.retention.get(),
+    };
+    let (queue, shutdown) = (queue.clone(), shutdown.clone());
+    let maintain = tokio::spawn(async move { queue.maintain(maintenance, shutdown).await });
+    [run, maintain]
+}
+
+/// The scheduler role: fires cron triggers and repairs stranded runs while this
+/// process holds the leadership.
+fn spawn_scheduler(pipelines: &Pipelines, shutdown: &Shutdown) -> JoinHandle<()> {
+    let (pipelines, shutdown) = (pipelines.clone(), shutdown.clone());
+    let holder = hangar_core::host::process_name();
+    tokio::spawn(async move { pipelines.schedule(&holder, shutdown).await })
 }
 
 /// The store and the queue of a short-lived command (or a test), connected.
@@ -407,6 +550,9 @@ pub fn pipeline_engine(
         options,
     ))
 }
+
+/// Waits for the store, applies or checks the migrations as `policy` says, and
+/// waits for the broker; `Interrupted` when `shutdown` fires meanwhile.
 async fn start_up(
     store: &Store,
     queue: &Queue,

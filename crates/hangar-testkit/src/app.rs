@@ -3,11 +3,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hangar::runtime::{MigrationPolicy, Process, Roles, RunError, bind, start};
 use hangar_app::Apps;
 use hangar_core::config::QueueUrl;
 use hangar_core::{Config, Shutdown};
 use hangar_queue::{Queue, WorkerOptions};
+use hangar_runtime::{MigrationPolicy, Process, Roles, RunError, bind, start};
 use hangar_store::Store;
 
 use crate::broker::TestBroker;
@@ -40,9 +40,9 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The binary's apps on default configuration. `None` when `backend` is skipped.
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        let apps = hangar::apps().expect("the binary's apps are well-formed");
+    /// `apps` (`Apps::default()` for the platform alone) on default
+    /// configuration. `None` when `backend` is skipped.
+    pub async fn spawn(backend: Backend, apps: Apps) -> Option<TestApp> {
         Self::spawn_with(backend, apps, |_| {}).await
     }
 

@@ -1,5 +1,7 @@
-//! The OpenAPI document against its committed snapshot: an API change shows up as
-//! a reviewed diff of `tests/snapshots/openapi.json`. Accept an intended change
+//! The OpenAPI document this binary serves (the platform's API and its apps')
+//! against its committed snapshot: an API change shows up as a reviewed diff of
+//! `tests/snapshots/openapi.json`. It lives with the binary because which apps
+//! are served, and so what the document holds, is the binary's decision. Accept an intended change
 //! with `UPDATE_SNAPSHOTS=1 cargo test -p hangar --test openapi`.
 
 #![allow(clippy::unwrap_used)]
@@ -9,7 +11,9 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_matches_its_snapshot() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite, hangar::apps().unwrap())
+        .await
+        .unwrap();
     let response = app.get("/api/openapi.json").await;
     assert_eq!(response.status(), 200);
     let document: Value = response.json().await.unwrap();
@@ -36,7 +40,9 @@ async fn the_openapi_document_matches_its_snapshot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_docs_ui_is_served_without_the_network() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite, hangar::apps().unwrap())
+        .await
+        .unwrap();
     let page = app.get("/api/docs/").await;
     assert_eq!(page.status(), 200);
     let csp = page.headers()["content-security-policy"]
