@@ -83,6 +83,10 @@ impl TestApp {
     ) -> TestApp {
         let mut config = Config::default();
         config.auth.jwt_secret = TEST_JWT_SECRET.to_owned();
+        // No pipeline files from the working directory: a test runs in its
+        // crate's folder, and an app's own `pipelines/` folder there would be
+        // loaded a second time. A test that wants files sets `pipeline.dir`.
+        config.pipeline.dir = String::new();
         if let Some(broker) = &broker {
             config.queue_url = QueueUrl::Amqp(broker.url.clone());
             config.queue.broker_prefix = broker.prefix.clone();
