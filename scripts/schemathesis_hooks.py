@@ -7,10 +7,10 @@ re-validates the case after it, so a case it turns valid is checked as valid.
   with another body is refused (422 idempotency-key-reused) by design, which
   generated data would otherwise do by chance. Well-formed keys are made fresh;
   malformed ones are left for the negative cases. Reused and malformed keys are
-  tested in crates/hangar/tests/api_conformance.rs and api_movies.rs.
+  tested in crates/hangar-api/tests/conformance.rs and apps/movies/tests/api.rs.
 - A cursor is opaque: only a `next_cursor` the server handed out is valid, so a
   well-formed generated one is dropped. Paging is tested in
-  crates/hangar/tests/api_movies.rs.
+  apps/movies/tests/api.rs.
 - A range whose minimum is above its maximum (`year_min` > `year_max`) is refused
   with a 400 naming both; generated ranges are put in order.
 """

@@ -629,6 +629,12 @@ export interface components {
             error: string;
         };
         /**
+         * @description What the scheduler does with the cron times that passed while no scheduler
+         *     was running (Airflow's `catchup`, with a third choice).
+         * @enum {string}
+         */
+        CatchUp: "none" | "latest" | "all";
+        /**
          * @description One event as clients receive it (the WebSocket message; SSE sends `data`
          *     under `id` and `event: kind`).
          */
@@ -1063,6 +1069,13 @@ export interface components {
                 params: components["schemas"]["ParamSpec"][];
                 /** @description When it runs by itself: a cron expression, evaluated in UTC. */
                 schedule?: string | null;
+                /** @description What happens to cron times missed while no scheduler ran. */
+                catchup: components["schemas"]["CatchUp"];
+                /**
+                 * Format: int32
+                 * @description With `catchup = "all"`, most runs one downtime creates.
+                 */
+                catchup_limit: number;
                 /**
                  * Format: int32
                  * @description Runs at once; further triggers wait, queued.
@@ -1151,6 +1164,13 @@ export interface components {
             params: components["schemas"]["ParamSpec"][];
             /** @description When it runs by itself: a cron expression, evaluated in UTC. */
             schedule?: string | null;
+            /** @description What happens to cron times missed while no scheduler ran. */
+            catchup: components["schemas"]["CatchUp"];
+            /**
+             * Format: int32
+             * @description With `catchup = "all"`, most runs one downtime creates.
+             */
+            catchup_limit: number;
             /**
              * Format: int32
              * @description Runs at once; further triggers wait, queued.

@@ -3,8 +3,9 @@
 //! middleware stack (request ids, request span and log line, HTTP metrics, timeout,
 //! panic capture, body limit, CORS, security headers, `Idempotency-Key`),
 //! accounts and authentication, the OpenAPI document and its docs UI, the realtime
-//! event feed, the live terminal's WebSocket, the site description and the web
-//! UI's files, and the HTTP server with its graceful shutdown.
+//! event feed, the live terminal's WebSocket and the platform's `pipelines`
+//! command, the admin API over jobs and pipelines, the site description and the
+//! web UI's files, and the HTTP server with its graceful shutdown.
 
 pub mod auth;
 pub mod events;

@@ -40,10 +40,9 @@ pub struct RouterParts {
     pub http_metrics: HttpMetrics,
     /// Longest time a handler may take to produce a response.
     pub request_timeout: Duration,
-    /// The documented routes: every app's, accounts, the event feed.
+    /// The routes, every one in the OpenAPI document: the apps', accounts, the
+    /// event feed, the admin API.
     pub api_routes: OpenApiRouter,
-    /// Routes outside the OpenAPI document.
-    pub other_routes: Router,
     /// Authentication, available to every handler.
     pub auth: Auth,
     /// Saved responses for `Idempotency-Key`.
@@ -79,7 +78,6 @@ pub fn build_router(parts: RouterParts) -> Router {
         .route(READYZ, get(readyz).with_state(parts.readiness.clone()))
         .route(METRICS, get(metrics).with_state(parts.registry))
         .merge(api_routes)
-        .merge(parts.other_routes)
         .merge(docs)
         .fallback_service(any(web::fallback).with_state(parts.web))
         // Innermost first: the body limit applies to extractors; replays of

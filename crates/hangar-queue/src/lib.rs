@@ -10,7 +10,10 @@
 //! Apps register [`Job`] handlers through the `App` trait and enqueue with
 //! [`Queue::enqueue`], or with [`Queue::enqueue_tx`] inside a transaction of
 //! their own (`Store::begin`), so that a change and the jobs it causes commit
-//! together; `hangar worker` and `hangar up` run [`Worker`]s.
+//! together; the worker role (`hangar worker`, `hangar up`, wired by
+//! `hangar-runtime`) runs [`Worker`]s and the maintenance loop (reaper, due-job
+//! announcements, retention, [`MaintenanceOptions`]). The queue's metrics
+//! ([`QueueMetrics`]) and job events go to the process's registry and event log.
 
 mod error;
 mod handler;

@@ -1,5 +1,8 @@
 //! The store box of the architecture: connection pools for SQLite and PostgreSQL,
-//! start-up connection with bounded retries, and the migration runner.
+//! start-up connection with bounded retries, the migration runner, the event log
+//! behind the realtime feed ([`events`]), named leases that elect one leader
+//! among processes, and statements with many bound values written once for
+//! both dialects ([`placeholders`]).
 //!
 //! One code base serves both dialects through [`Store`], an enum of the two sqlx
 //! pools, and the [`on_pool!`] macro, which writes a query once and type-checks it

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hangar::runtime::{MigrationPolicy, Process, Roles, RunError, bind, start};
 use hangar_app::Apps;
 use hangar_core::config::QueueUrl;
 use hangar_core::{Config, Shutdown};
 use hangar_queue::{Queue, WorkerOptions};
+use hangar_runtime::{MigrationPolicy, Process, Roles, RunError, bind, start};
 use hangar_store::Store;
 
 use crate::broker::TestBroker;
@@ -40,9 +40,9 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The binary's apps on default configuration. `None` when `backend` is skipped.
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        let apps = hangar::apps().expect("the binary's apps are well-formed");
+    /// `apps` (`Apps::default()` for the platform alone) on default
+    /// configuration. `None` when `backend` is skipped.
+    pub async fn spawn(backend: Backend, apps: Apps) -> Option<TestApp> {
         Self::spawn_with(backend, apps, |_| {}).await
     }
 
@@ -83,6 +83,10 @@ impl TestApp {
     ) -> TestApp {
         let mut config = Config::default();
         config.auth.jwt_secret = TEST_JWT_SECRET.into();
+        // No pipeline files from the working directory: a test runs in its
+        // crate's folder, and an app's own `pipelines/` folder there would be
+        // loaded a second time. A test that wants files sets `pipeline.dir`.
+        config.pipeline.dir = String::new();
         if let Some(broker) = &broker {
             config.queue_url = QueueUrl::Amqp(broker.url.clone());
             config.queue.broker_prefix = broker.prefix.clone();

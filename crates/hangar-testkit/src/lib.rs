@@ -1,5 +1,7 @@
-//! The test harness: a full Hangar api role on port 0 over a fresh database of
-//! either backend, built by the same code `hangar up` runs.
+//! The test harness: a full Hangar process (api, worker and scheduler roles) on
+//! port 0 over a fresh database of either backend, started by the same code
+//! `hangar up` runs (`hangar-runtime`), with the apps the test passes: an app's
+//! tests run that app, a platform crate's tests none or a small app of their own.
 //!
 //! - SQLite: a new file in a temporary directory, removed afterwards.
 //! - PostgreSQL: a new database on the server named by `HANGAR_TEST_POSTGRES_URL`
@@ -16,15 +18,24 @@
 //!
 //! ```ignore
 //! async fn readyz_answers(backend: Backend) {
-//!     let Some(app) = TestApp::spawn(backend).await else { return };
+//!     let Some(app) = TestApp::spawn(backend, Apps::default()).await else { return };
 //!     assert_eq!(app.get("/readyz").await.status(), 200);
 //! }
 //! on_each_backend!(readyz_answers);
 //! ```
+//!
+//! Helpers shared by the tests of several crates: [`api`] (accounts, tokens,
+//! JSON requests, an app with a pipeline's data loaded), [`pipelines`] (test
+//! operators and a pipeline app), [`processes`] (child processes for the
+//! crash tests) and [`terminal`] (a client of the web terminal).
 
+pub mod api;
 mod app;
 mod broker;
 mod database;
+pub mod pipelines;
+pub mod processes;
+pub mod terminal;
 
 pub use app::{TEST_JWT_SECRET, TestApp};
 pub use broker::{AMQP_VAR, TestBroker};

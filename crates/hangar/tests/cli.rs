@@ -1,17 +1,19 @@
 //! The `hangar` binary as a user runs it: exit codes, config errors, `hangar up`
-//! with SIGTERM, and a database that never comes up.
+//! with SIGTERM, a database that never comes up, and account changes made with
+//! `hangar user` ending a running process's sessions.
 
 #![allow(clippy::unwrap_used)]
-
-mod processes;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use processes::{Process, run_with_input};
-use serde_json::Value;
+use hangar_api::auth::Role;
+use hangar_testkit::api::{account, get, kind, post};
+use hangar_testkit::processes::{Process, run_with_input};
+use hangar_testkit::{Backend, TestApp, on_each_backend};
+use serde_json::{Value, json};
 
 /// `hangar` run in `dir` with no `HANGAR_*` setting inherited from the test's
 /// environment, logging JSON lines.
@@ -821,3 +823,75 @@ fn up_on_a_new_installation_logs_the_site_and_the_steps_that_apply() {
     sigterm(&child);
     assert_eq!(child.wait().code(), Some(0));
 }
+
+/// Runs `hangar <args>` on the test app's database with `stdin` as input: the
+/// exit code and standard error.
+fn hangar_cli(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String) {
+    let url = serde_json::to_value(&app.config.database_url).unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hangar"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HANGAR_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(args)
+        .env("HANGAR_DATABASE_URL", url.as_str().unwrap())
+        .env("HANGAR_LOG_FORMAT", "json");
+    let (code, _, stderr) = run_with_input(&mut command, stdin);
+    (code, stderr)
+}
+
+async fn a_password_or_role_change_ends_the_accounts_sessions(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, hangar::apps().unwrap()).await else {
+        return;
+    };
+    account(&app, "boss@example.test", &[Role::Admin, Role::User]).await;
+    let old = account(&app, "ops@example.test", &[Role::Admin, Role::User]).await;
+    let access = old["access_token"].as_str().unwrap();
+    let (status, _) = get(&app, "/api/v1/users", Some(access)).await;
+    assert_eq!(status, 200);
+
+    // The operator resets the password and drops the admin role.
+    let (code, err) = hangar_cli(
+        &app,
+        &["user", "create", "--update", "ops@example.test"],
+        "a brand new password\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let audit = err
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["target"] == "audit")
+        .unwrap_or_else(|| panic!("an audit line: {err}"));
+    assert_eq!(audit["action"], "user.update");
+    assert_eq!(audit["email"], "ops@example.test");
+    assert!(
+        audit["actor"].as_str().unwrap().starts_with("cli:"),
+        "{audit}"
+    );
+
+    // The old refresh token and the old access token stop working at once.
+    let (status, body) = post(
+        &app,
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": old["refresh_token"]}),
+    )
+    .await;
+    assert_eq!((status, kind(&body)), (401, "invalid-refresh-token"));
+    let (status, body) = get(&app, "/api/v1/users", Some(access)).await;
+    assert_eq!((status, kind(&body)), (401, "token-revoked"));
+    // The new password signs in, as a user only.
+    let (status, new) = post(
+        &app,
+        "/api/v1/auth/login",
+        None,
+        json!({"email": "ops@example.test", "password": "a brand new password"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{new}");
+    assert_eq!(new["user"]["roles"], json!(["user"]));
+}
+
+on_each_backend!(a_password_or_role_change_ends_the_accounts_sessions);

@@ -1,7 +1,9 @@
-//! The OpenAPI document against its committed snapshot: an API change shows up as
-//! a reviewed diff of `tests/snapshots/openapi.json`, and of the web UI's types
-//! generated from it (`web/src/api-types.ts`). Accept an intended change with
-//! `UPDATE_SNAPSHOTS=1 cargo test -p hangar --test openapi`.
+//! The OpenAPI document this binary serves (the platform's API and its apps')
+//! against its committed snapshot: an API change shows up as a reviewed diff of
+//! `tests/snapshots/openapi.json`, and of the web UI's types generated from it
+//! (`web/src/api-types.ts`). It lives with the binary because which apps are
+//! served, and so what the document holds, is the binary's decision. Accept an
+//! intended change with `UPDATE_SNAPSHOTS=1 cargo test -p hangar --test openapi`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,7 +15,9 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_matches_its_snapshot() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite, hangar::apps().unwrap())
+        .await
+        .unwrap();
     let response = app.get("/api/openapi.json").await;
     assert_eq!(response.status(), 200);
     let document: Value = response.json().await.unwrap();
@@ -69,7 +73,9 @@ async fn the_openapi_document_matches_its_snapshot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_docs_ui_is_served_without_the_network() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite, hangar::apps().unwrap())
+        .await
+        .unwrap();
     let page = app.get("/api/docs/").await;
     assert_eq!(page.status(), 200);
     let csp = page.headers()["content-security-policy"]
@@ -117,7 +123,9 @@ async fn the_web_ui_types_are_generated_from_the_document() {
             .unwrap();
         assert!(status.success(), "npm ci in web/ failed");
     }
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite, hangar::apps().unwrap())
+        .await
+        .unwrap();
     let document = app.get("/api/openapi.json").await.text().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("openapi.json");

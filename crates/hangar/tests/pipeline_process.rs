@@ -5,17 +5,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod pipeline_support;
-mod processes;
-
 use std::path::Path;
 use std::time::Duration;
 
-use hangar::runtime::Connections;
 use hangar_core::{Config, Shutdown};
 use hangar_pipeline::{Pipelines, TriggeredBy};
+use hangar_runtime::Connections;
+use hangar_testkit::pipelines as pipeline_support;
+use hangar_testkit::processes::{self, Process, kill, wait_until};
 use hangar_testkit::{Backend, TestDatabase, on_each_backend};
-use processes::{Process, kill, wait_until};
 use serde_json::json;
 
 const ROLES_VAR: &str = "HANGAR_TEST_PIPELINE_ROLES";
@@ -55,13 +53,13 @@ fn pipeline_process() {
     let Ok(roles) = std::env::var(ROLES_VAR) else {
         return;
     };
-    processes::run_process(apps(), |config| hangar::runtime::Roles {
+    processes::run_process(apps(), |config| hangar_runtime::Roles {
         api: false,
         worker: roles
             .contains("worker")
             .then(|| hangar_queue::WorkerOptions::from_config(&config.queue).unwrap()),
         scheduler: roles.contains("scheduler"),
-        migrations: hangar::runtime::MigrationPolicy::RequireCurrent,
+        migrations: hangar_runtime::MigrationPolicy::RequireCurrent,
     });
 }
 
@@ -87,11 +85,11 @@ async fn engine(database: &TestDatabase) -> (Pipelines, Connections) {
     let connections = Connections::open(&config, &Shutdown::new()).await.unwrap();
     connections
         .store
-        .migrate(&hangar::runtime::migration_sets(&apps()))
+        .migrate(&hangar_runtime::migration_sets(&apps()))
         .await
         .unwrap();
     let pipelines =
-        hangar::runtime::pipeline_engine(&config, &apps(), &connections.context(&config)).unwrap();
+        hangar_runtime::pipeline_engine(&config, &apps(), &connections.context(&config)).unwrap();
     (pipelines, connections)
 }
 

@@ -10,7 +10,7 @@ use hangar_queue::{JobFilter, JobView, Queue};
 use super::{CommandError, runtime, signals};
 use crate::cli::JobsCommand;
 use crate::output::{Table, emit, to_json};
-use crate::runtime::Connections;
+use hangar_runtime::Connections;
 
 pub(super) fn run(loaded: LoadedConfig, command: JobsCommand) -> Result<(), CommandError> {
     let config = loaded.config;

@@ -12,7 +12,7 @@ pub(super) fn run(loaded: LoadedConfig) -> Result<(), CommandError> {
     let config = loaded.config;
     init_logs(&config.log, LogStream::Stderr).map_err(anyhow::Error::from)?;
     let apps = crate::apps().map_err(|e| CommandError::Usage(e.to_string()))?;
-    let sets = crate::runtime::migration_sets(&apps);
+    let sets = hangar_runtime::migration_sets(&apps);
     runtime()?.block_on(async {
         let store = connect(&config).await?;
         let applied = store.migrate(&sets).await?;
@@ -32,7 +32,7 @@ pub(super) fn run(loaded: LoadedConfig) -> Result<(), CommandError> {
 pub(super) fn status(loaded: LoadedConfig, json: bool) -> Result<(), CommandError> {
     let config = loaded.config;
     let apps = crate::apps().map_err(|e| CommandError::Usage(e.to_string()))?;
-    let sets = crate::runtime::migration_sets(&apps);
+    let sets = hangar_runtime::migration_sets(&apps);
     runtime()?.block_on(async {
         let store = connect(&config).await?;
         let rows = store.migration_status(&sets).await?;

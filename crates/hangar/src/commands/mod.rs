@@ -12,7 +12,7 @@ use hangar_core::config::{ConfigError, LoadOptions};
 use hangar_core::{Config, LoadedConfig};
 
 use crate::cli::{Cli, Command, ConfigCommand, MigrateAction};
-use crate::runtime::{MigrationPolicy, RunError};
+use hangar_runtime::{MigrationPolicy, RunError};
 
 /// A failed command, with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{CommandError, runtime, signals};
 use crate::cli::PipelineCommand;
 use crate::output::{Table, emit, to_json};
-use crate::runtime::{Connections, RunError, pipeline_engine};
+use hangar_runtime::{Connections, RunError, pipeline_engine};
 
 pub(super) fn run(loaded: LoadedConfig, command: PipelineCommand) -> Result<(), CommandError> {
     let config = loaded.config;

@@ -9,8 +9,8 @@ use hangar_queue::WorkerOptions;
 
 use super::{CommandError, runtime};
 use crate::cli::WorkerArgs;
-use crate::first_run::{self, Invocation};
-use crate::runtime::{MigrationPolicy, Roles, RunError, bind, start};
+use hangar_runtime::first_run::{self, Invocation};
+use hangar_runtime::{MigrationPolicy, Roles, RunError, bind, start};
 
 /// `hangar up`: api, worker and scheduler, migrating at start.
 pub(super) fn up(loaded: LoadedConfig) -> Result<(), CommandError> {

@@ -19,7 +19,7 @@ use hangar_store::Store;
 use super::{CommandError, runtime, signals};
 use crate::cli::UserCommand;
 use crate::output::{Table, emit, to_json};
-use crate::runtime::Connections;
+use hangar_runtime::Connections;
 
 pub(super) fn run(loaded: LoadedConfig, command: UserCommand) -> Result<(), CommandError> {
     // Input is checked before anything is opened.

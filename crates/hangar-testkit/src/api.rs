@@ -1,12 +1,15 @@
-//! Shared by the API tests: an app with the movie sample loaded, accounts, tokens.
+//! Shared by the API tests: an app with a pipeline's data loaded, accounts,
+//! tokens, JSON requests.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use hangar_api::auth::accounts::create_account;
 use hangar_api::auth::{Role, passwords};
+use hangar_app::Apps;
 use hangar_pipeline::TriggeredBy;
-use hangar_testkit::{Backend, TestApp};
 use serde_json::{Value, json};
+
+use crate::{Backend, TestApp};
 
 /// The `api.admin_token` of the apps these helpers start.
 pub const ADMIN_TOKEN: &str = "test-admin-token-of-at-least-32-characters";
@@ -21,22 +24,25 @@ pub fn sample() -> String {
     format!("{}/movies.json", datasets())
 }
 
-/// The binary's apps with `configure` applied, the movie sample loaded.
-pub async fn spawn_with_movies(
+/// `apps` with the admin token, the fixtures' datasets readable and `configure`
+/// applied, once a run of `pipeline` with `params` succeeded (an app's ETL
+/// loading the data the test reads).
+pub async fn spawn_loaded(
     backend: Backend,
+    apps: Apps,
+    pipeline: &str,
+    params: Value,
     configure: impl FnOnce(&mut hangar_core::Config),
 ) -> Option<TestApp> {
-    let apps = hangar::apps().unwrap();
     let app = TestApp::spawn_with(backend, apps, |c| {
         c.api.admin_token = ADMIN_TOKEN.into();
         c.pipeline.file_roots = datasets().parse().unwrap();
         configure(c);
     })
     .await?;
-    let params = json!({ "source": sample() });
     let run = app
         .pipelines
-        .trigger("movies_etl", Some(&params), TriggeredBy::Cli)
+        .trigger(pipeline, Some(&params), TriggeredBy::Cli)
         .await
         .unwrap()
         .unwrap();
@@ -48,11 +54,11 @@ pub async fn spawn_with_movies(
         }
         assert!(
             !["failed", "cancelled"].contains(&view.state.as_str()),
-            "the movies ETL did not load: {view:#?}"
+            "{pipeline} did not load: {view:#?}"
         );
         assert!(
             std::time::Instant::now() < deadline,
-            "the movies ETL took too long"
+            "{pipeline} took too long"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use hangar::runtime::{MigrationPolicy, Roles, RunError, bind, start};
 use hangar_app::{App, AppContext, Apps};
 use hangar_core::{Config, Shutdown};
+use hangar_runtime::{MigrationPolicy, Roles, RunError, bind, start};
 use hangar_store::StoreError;
 use hangar_testkit::{Backend, TestApp, on_each_backend, skip};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 
 async fn platform_endpoints_answer(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn(backend, Apps::default()).await else {
         return;
     };
     let health = app.get("/healthz").await;
@@ -33,7 +33,7 @@ async fn platform_endpoints_answer(backend: Backend) {
 }
 
 async fn unknown_paths_get_a_problem_document(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn(backend, Apps::default()).await else {
         return;
     };
     let response = app.get("/api/no/such/thing").await;
@@ -61,7 +61,7 @@ async fn unknown_paths_get_a_problem_document(backend: Backend) {
 }
 
 async fn request_ids_are_echoed_or_generated(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn(backend, Apps::default()).await else {
         return;
     };
     let echoed = app
@@ -78,7 +78,7 @@ async fn request_ids_are_echoed_or_generated(backend: Backend) {
 }
 
 async fn metrics_use_route_templates_and_pass_promtool(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn(backend, Apps::default()).await else {
         return;
     };
     // Paths no route takes (under /api/, so the web UI does not answer them).

@@ -4,16 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod api_support;
-
-use api_support::{ADMIN_TOKEN, account, get, kind, post, send};
 use hangar_api::auth::Role;
+use hangar_app::Apps;
+use hangar_testkit::api::{ADMIN_TOKEN, account, get, kind, post, send};
 use hangar_testkit::{Backend, TestApp, on_each_backend};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, hangar::apps().unwrap(), |c| {
+    TestApp::spawn_with(backend, Apps::default(), |c| {
         c.api.admin_token = ADMIN_TOKEN.into();
     })
     .await

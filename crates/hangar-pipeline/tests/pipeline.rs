@@ -1,16 +1,15 @@
 //! Pipelines on both store backends: DAG shapes, failure propagation, every
 //! trigger rule, retries, timeouts, cancellation, max_active_runs, trigger
-//! validation through the API, and the movies ETL end to end.
+//! validation through the API, and extract's sources. (The movies ETL's own
+//! tests live with the app, in apps/movies/tests/etl.rs.)
 
 #![allow(clippy::unwrap_used)]
-
-mod pipeline_support;
 
 use std::time::Duration;
 
 use hangar_pipeline::TriggeredBy;
-use hangar_testkit::{Backend, TestApp, on_each_backend, skip};
-use pipeline_support::{finished, state, states};
+use hangar_testkit::pipelines::{self as pipeline_support, finished, state, states};
+use hangar_testkit::{Backend, TestApp, on_each_backend};
 use serde_json::{Value, json};
 
 const DIAMOND: &str = r#"
@@ -872,123 +871,6 @@ fn fixture(name: &str) -> String {
     )
 }
 
-async fn count(app: &TestApp, sql: &'static str) -> i64 {
-    hangar_store::on_pool!(app.store, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).unwrap()
-}
-
-async fn movies_etl(app: &TestApp, source: &str) -> (Value, Value) {
-    let params = json!({ "source": source });
-    let first = run(app, "movies_etl", Some(params.clone())).await;
-    assert_eq!(first.state, "succeeded", "{first:#?}");
-    let counts = first
-        .tasks
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|t| t.task_id == "clean")
-        .unwrap()
-        .output
-        .as_ref()
-        .unwrap()["counts"]
-        .clone();
-    let ids_after_first = count(app, "SELECT MAX(id) FROM movies").await;
-    let second = run(app, "movies_etl", Some(params)).await;
-    assert_eq!(second.state, "succeeded");
-    assert_eq!(
-        count(app, "SELECT MAX(id) FROM movies").await,
-        ids_after_first
-    );
-    // The next film gets the next id: the second run drew none (an upsert of
-    // every row drew one per row, inserted or not, on both databases).
-    let added = app
-        .client()
-        .post(app.url("/api/v1/movies"))
-        .bearer_auth("test-admin-token-of-at-least-32-characters")
-        .json(&json!({"title": "A film added after two loads", "release_date": "2001-02-03"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(added.status(), 201);
-    let added: Value = added.json().await.unwrap();
-    assert_eq!(
-        added["id"].as_i64().unwrap(),
-        ids_after_first + 1,
-        "ids drawn by a load that changed nothing"
-    );
-    let removed = app
-        .client()
-        .delete(app.url(&format!("/api/v1/movies/{}", added["id"])))
-        .bearer_auth("test-admin-token-of-at-least-32-characters")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(removed.status(), 204);
-    let load = second
-        .tasks
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|t| t.task_id == "load")
-        .unwrap()
-        .output
-        .clone()
-        .unwrap();
-    (counts, load)
-}
-
-async fn the_movies_etl_loads_the_sample_and_a_second_run_changes_nothing(backend: Backend) {
-    let Some(app) = spawn(backend).await else {
-        return;
-    };
-    let (counts, second_load) = movies_etl(&app, &fixture("movies.json")).await;
-    let records = counts["records"].as_i64().unwrap();
-    let kept = counts["movies"].as_i64().unwrap();
-    assert_eq!(records, 300);
-    assert_eq!(kept + counts["rejected"].as_i64().unwrap(), records);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM movies").await, kept);
-    assert_eq!(
-        second_load,
-        json!({"rows": kept, "inserted": 0, "updated": 0, "unchanged": kept})
-    );
-    assert_eq!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM movies WHERE release_year > 2010"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(&app, "SELECT SUM(movies) FROM movie_genre_stats").await,
-        kept,
-        "every movie is counted once in the genre statistics"
-    );
-}
-
-async fn the_movies_etl_loads_the_full_dataset(backend: Backend) {
-    let path = format!(
-        "{}/../../data/datasets/movies.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    if !std::path::Path::new(&path).exists() {
-        skip(
-            "the_movies_etl_loads_the_full_dataset",
-            "data/datasets/movies.json is missing; run scripts/fetch-datasets",
-        );
-        return;
-    }
-    let Some(app) = spawn(backend).await else {
-        return;
-    };
-    let (counts, second_load) = movies_etl(&app, &path).await;
-    assert_eq!(
-        counts,
-        json!({"records": 3201, "movies": 3200, "rejected": 1, "corrected_years": 24})
-    );
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM movies").await, 3200);
-    assert_eq!(second_load["unchanged"], 3200);
-}
-
 /// A loopback server that accepts connections, reads the request and never
 /// answers; it reports each connection, and each one the client closed.
 async fn silent_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<&'static str>) {
@@ -1137,8 +1019,6 @@ on_each_backend!(
     a_cancelled_run_stops_its_tasks,
     runs_beyond_max_active_runs_wait_their_turn,
     triggers_are_validated_before_anything_is_created,
-    the_movies_etl_loads_the_sample_and_a_second_run_changes_nothing,
-    the_movies_etl_loads_the_full_dataset,
     cancelling_a_run_aborts_its_fetch,
     failed_tasks_are_failed_jobs_in_the_queue_metrics,
 );

@@ -9,6 +9,7 @@
 mod api_support;
 
 use api_support::{admin_token, get, kind, send, spawn_with_movies, user_token};
+use hangar_app::Apps;
 use hangar_testkit::{Backend, TestApp, on_each_backend};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -157,8 +158,7 @@ on_each_backend!(idempotency_key_is_checked_after_credentials);
 /// The document states what the middleware does, on every POST.
 #[tokio::test]
 async fn every_post_documents_the_idempotency_key() {
-    let Some(app) = TestApp::spawn_with(Backend::Sqlite, hangar::apps().unwrap(), |_| {}).await
-    else {
+    let Some(app) = TestApp::spawn(Backend::Sqlite, api_support::movies()).await else {
         return;
     };
     let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
@@ -203,7 +203,7 @@ async fn every_post_documents_the_idempotency_key() {
 /// characters, and replaced otherwise.
 #[tokio::test]
 async fn long_or_odd_request_ids_are_replaced() {
-    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+    let Some(app) = TestApp::spawn(Backend::Sqlite, Apps::default()).await else {
         return;
     };
     let echo = |id: String| {

@@ -5,13 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod processes;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use processes::{Process, kill, signal, wait_until};
+use hangar_testkit::processes::{self, Process, kill, signal, wait_until};
 
 use hangar_app::{App, AppContext, Apps};
 use hangar_core::config::QueueUrl;
@@ -97,11 +95,11 @@ fn worker_process() {
     if std::env::var(WORKER_VAR).is_err() {
         return;
     }
-    processes::run_process(apps(), |config| hangar::runtime::Roles {
+    processes::run_process(apps(), |config| hangar_runtime::Roles {
         api: false,
         worker: Some(hangar_queue::WorkerOptions::from_config(&config.queue).unwrap()),
         scheduler: false,
-        migrations: hangar::runtime::MigrationPolicy::RequireCurrent,
+        migrations: hangar_runtime::MigrationPolicy::RequireCurrent,
     });
 }
 
@@ -168,7 +166,7 @@ async fn setup(backend: QueueBackend, test: &str) -> Option<Setup> {
         .await
         .unwrap();
     store
-        .migrate(&hangar::runtime::migration_sets(&apps()))
+        .migrate(&hangar_runtime::migration_sets(&apps()))
         .await
         .unwrap();
     let stop = CancellationToken::new();

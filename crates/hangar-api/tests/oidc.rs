@@ -5,13 +5,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod api_support;
-
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use api_support::kind;
+use hangar_app::Apps;
+use hangar_testkit::api::kind;
 use hangar_testkit::{Backend, TestApp, skip};
 use reqwest::redirect::Policy;
 use serde_json::Value;
@@ -141,8 +140,7 @@ async fn sign_in_with_a_real_openid_connect_provider() {
     let Some((_provider, issuer)) = start_provider().await else {
         return;
     };
-    let apps = hangar::apps().unwrap();
-    let Some(app) = TestApp::spawn_with(Backend::Sqlite, apps, |c| {
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, Apps::default(), |c| {
         c.auth.oidc.name = "test".to_owned();
         c.auth.oidc.issuer = issuer.clone();
         c.auth.oidc.client_id = CLIENT_ID.to_owned();

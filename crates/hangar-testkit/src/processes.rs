@@ -133,7 +133,7 @@ pub async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mu
 /// SIGKILL). What `hangar worker` does, with the test's own apps.
 pub fn run_process(
     apps: hangar_app::Apps,
-    roles: impl FnOnce(&hangar_core::Config) -> hangar::runtime::Roles,
+    roles: impl FnOnce(&hangar_core::Config) -> hangar_runtime::Roles,
 ) {
     use hangar_core::config::LoadOptions;
     use hangar_core::telemetry::{LogStream, init_logs};
@@ -147,8 +147,8 @@ pub fn run_process(
     runtime.block_on(async {
         let shutdown = hangar_core::Shutdown::new();
         shutdown.trigger_on_signals().unwrap();
-        let listener = hangar::runtime::bind(config.http.listen).await.unwrap();
-        let process = hangar::runtime::start(
+        let listener = hangar_runtime::bind(config.http.listen).await.unwrap();
+        let process = hangar_runtime::start(
             std::sync::Arc::new(config),
             &apps,
             listener,

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_support;
-mod processes;
 
 use api_support::{ADMIN_TOKEN, account, get, kind, post, send, spawn_with_movies, user_token};
 use hangar_api::auth::{Claims, Role, Tokens};
@@ -409,76 +408,6 @@ async fn sign_in_is_rate_limited_per_address_and_per_account(backend: Backend) {
     )
     .await;
     assert_eq!(register.0, 429);
-}
-
-/// Runs `hangar <args>` on the test app's database with `stdin` as input: the
-/// exit code and standard error.
-fn hangar_cli(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String) {
-    let url = serde_json::to_value(&app.config.database_url).unwrap();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hangar"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("HANGAR_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .args(args)
-        .env("HANGAR_DATABASE_URL", url.as_str().unwrap())
-        .env("HANGAR_LOG_FORMAT", "json");
-    let (code, _, stderr) = processes::run_with_input(&mut command, stdin);
-    (code, stderr)
-}
-
-async fn a_password_or_role_change_ends_the_accounts_sessions(backend: Backend) {
-    let Some(app) = spawn_with_movies(backend, |_| {}).await else {
-        return;
-    };
-    account(&app, "boss@example.test", &[Role::Admin, Role::User]).await;
-    let old = account(&app, "ops@example.test", &[Role::Admin, Role::User]).await;
-    let access = old["access_token"].as_str().unwrap();
-    let (status, _) = get(&app, "/api/v1/users", Some(access)).await;
-    assert_eq!(status, 200);
-
-    // The operator resets the password and drops the admin role.
-    let (code, err) = hangar_cli(
-        &app,
-        &["user", "create", "--update", "ops@example.test"],
-        "a brand new password\n",
-    );
-    assert_eq!(code, 0, "{err}");
-    let audit = err
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|l| l["target"] == "audit")
-        .unwrap_or_else(|| panic!("an audit line: {err}"));
-    assert_eq!(audit["action"], "user.update");
-    assert_eq!(audit["email"], "ops@example.test");
-    assert!(
-        audit["actor"].as_str().unwrap().starts_with("cli:"),
-        "{audit}"
-    );
-
-    // The old refresh token and the old access token stop working at once.
-    let (status, body) = post(
-        &app,
-        "/api/v1/auth/refresh",
-        None,
-        json!({"refresh_token": old["refresh_token"]}),
-    )
-    .await;
-    assert_eq!((status, kind(&body)), (401, "invalid-refresh-token"));
-    let (status, body) = get(&app, "/api/v1/users", Some(access)).await;
-    assert_eq!((status, kind(&body)), (401, "token-revoked"));
-    // The new password signs in, as a user only.
-    let (status, new) = post(
-        &app,
-        "/api/v1/auth/login",
-        None,
-        json!({"email": "ops@example.test", "password": "a brand new password"}),
-    )
-    .await;
-    assert_eq!(status, 200, "{new}");
-    assert_eq!(new["user"]["roles"], json!(["user"]));
 }
 
 async fn admin_rights_follow_the_account_not_the_token(backend: Backend) {
@@ -978,7 +907,6 @@ on_each_backend!(
     access_tokens_are_refused_when_they_should_be,
     refresh_tokens_rotate_and_a_reused_one_revokes_its_session,
     roles_guard_the_admin_endpoints,
-    a_password_or_role_change_ends_the_accounts_sessions,
     admin_rights_follow_the_account_not_the_token,
     admins_manage_accounts_over_the_api,
     sign_in_is_rate_limited_per_address_and_per_account,

@@ -5,7 +5,7 @@
 
 mod api_support;
 
-use api_support::{account, spawn_with_movies};
+use api_support::{account, movies, spawn_with_movies};
 use hangar_api::auth::Role;
 use hangar_app::{AppContext, StepCommand};
 use hangar_testkit::{Backend, TestApp, on_each_backend};
@@ -17,7 +17,7 @@ async fn steps(app: &TestApp) -> Vec<(String, Vec<String>)> {
         store: app.store.clone(),
         queue: app.queue.clone(),
     };
-    hangar::first_run::steps(&hangar::apps().unwrap(), &ctx)
+    hangar_runtime::first_run::steps(&movies(), &ctx)
         .await
         .unwrap()
         .into_iter()
@@ -36,7 +36,7 @@ async fn steps(app: &TestApp) -> Vec<(String, Vec<String>)> {
 }
 
 async fn steps_follow_what_the_store_holds(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn(backend, movies()).await else {
         return;
     };
     let fresh = steps(&app).await;

@@ -1,4 +1,5 @@
-//! Test operators and pipelines, shared by the pipeline test files.
+//! Test operators (`test.emit`, `test.add`, ...) and an app of test pipelines,
+//! shared by the pipeline tests of the platform and of the binary.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -164,13 +165,9 @@ impl App for PipelineTestApp {
     }
 }
 
-/// The test app with `definitions`, beside the binary's own apps.
+/// The test app with `definitions`, alone.
 pub fn apps(definitions: Vec<&'static str>) -> Apps {
-    Apps::new(vec![
-        Arc::new(hangar_movies::Movies) as Arc<dyn App>,
-        Arc::new(PipelineTestApp(definitions)) as Arc<dyn App>,
-    ])
-    .unwrap()
+    Apps::new(vec![Arc::new(PipelineTestApp(definitions)) as Arc<dyn App>]).unwrap()
 }
 
 /// Waits until the run is finished, for at most 60 s.
