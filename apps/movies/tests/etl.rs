@@ -7,8 +7,6 @@
 use std::sync::Arc;
 
 use hangar_app::{App, Apps};
-use hangar_pipeline::TriggeredBy;
-use hangar_testkit::pipelines::finished;
 use hangar_testkit::{Backend, TestApp, on_each_backend, skip};
 use serde_json::{Value, json};
 
@@ -28,13 +26,7 @@ async fn spawn(backend: Backend) -> Option<TestApp> {
 }
 
 async fn run(app: &TestApp, name: &str, params: Option<Value>) -> hangar_pipeline::RunView {
-    let run = app
-        .pipelines
-        .trigger(name, params.as_ref(), TriggeredBy::Cli)
-        .await
-        .unwrap()
-        .unwrap();
-    finished(&app.pipelines, run.id).await
+    hangar_testkit::pipelines::run(&app.pipelines, name, params).await
 }
 
 fn fixture(name: &str) -> String {

@@ -341,13 +341,7 @@ async fn extract_over_http_retries_and_enforces_limits(backend: Backend) {
 }
 
 async fn run(app: &TestApp, name: &str, params: Option<Value>) -> hangar_pipeline::RunView {
-    let run = app
-        .pipelines
-        .trigger(name, params.as_ref(), TriggeredBy::Cli)
-        .await
-        .unwrap()
-        .unwrap();
-    finished(&app.pipelines, run.id).await
+    hangar_testkit::pipelines::run(&app.pipelines, name, params).await
 }
 
 /// The error of a run's only task, which must have failed on its first try.

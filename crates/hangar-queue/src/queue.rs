@@ -172,37 +172,10 @@ impl Queue {
     /// Enqueues many jobs at once (in one transaction); none may have a unique key.
     /// All are enqueued, or, on `Err`, none.
     pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>, QueueError> {
-        for job in &jobs {
-            job.validate()?;
-            if job.unique_key.is_some() {
-                return Err(QueueError::invalid(
-                    "unique_key",
-                    "jobs with unique keys are enqueued one by one (enqueue)",
-                ));
-            }
-        }
         let now = now_ms();
-        let announces = self.dispatch.announces_at_enqueue();
-        // Due jobs are marked announced in the insert when the publish is part of
-        // the enqueue; delayed ones are announced when due.
-        let rows: Vec<(JobId, &NewJob, i64, Option<i64>)> = jobs
-            .iter()
-            .map(|job| {
-                let run_at = job.run_at.map_or(now, |at| at.timestamp_millis());
-                let announced = (announces && run_at <= now).then_some(now);
-                (JobId::new(), job, run_at, announced)
-            })
-            .collect();
+        let rows = self.batch_rows(&jobs, now, "enqueue")?;
         self.jobs.insert_many(&rows, now).await?;
-        let due: Vec<Announcement> = rows
-            .iter()
-            .filter(|(_, _, run_at, _)| *run_at <= now)
-            .map(|(id, job, _, _)| Announcement {
-                id: *id,
-                queue: job.queue.clone(),
-                priority: job.priority,
-            })
-            .collect();
+        let due = due_announcements(&rows, now);
         let ids: Vec<JobId> = rows.iter().map(|(id, ..)| *id).collect();
         self.announce_new(&due, &ids).await?;
         for (_, job, ..) in &rows {
@@ -268,41 +241,45 @@ impl Queue {
         tx: &mut Tx,
         jobs: Vec<NewJob>,
     ) -> Result<Vec<JobId>, QueueError> {
-        for job in &jobs {
-            job.validate()?;
-            if job.unique_key.is_some() {
-                return Err(QueueError::invalid(
-                    "unique_key",
-                    "jobs with unique keys are enqueued one by one (enqueue_tx)",
-                ));
-            }
-        }
         let now = now_ms();
-        let announces = self.dispatch.announces_at_enqueue();
-        let rows: Vec<(JobId, &NewJob, i64, Option<i64>)> = jobs
-            .iter()
-            .map(|job| {
-                let run_at = job.run_at.map_or(now, |at| at.timestamp_millis());
-                let announced = (announces && run_at <= now).then_some(now);
-                (JobId::new(), job, run_at, announced)
-            })
-            .collect();
+        let rows = self.batch_rows(&jobs, now, "enqueue_tx")?;
         self.jobs.insert_many_tx(tx, &rows, now).await?;
-        let due = rows
-            .iter()
-            .filter(|(_, _, run_at, _)| *run_at <= now)
-            .map(|(id, job, _, _)| Announcement {
-                id: *id,
-                queue: job.queue.clone(),
-                priority: job.priority,
-            })
-            .collect();
+        let due = due_announcements(&rows, now);
         let labels = rows
             .iter()
             .map(|(_, job, ..)| QueueMetrics::job(&job.queue, &job.name))
             .collect();
         self.announce_after_commit(tx, due, labels);
         Ok(rows.into_iter().map(|(id, ..)| id).collect())
+    }
+
+    /// Checks a batch and gives each job its id, due time and, when the publish
+    /// is part of the enqueue and the job is due, its announcement time (delayed
+    /// jobs are announced when due). `call` names the method, for the error.
+    fn batch_rows<'a>(
+        &self,
+        jobs: &'a [NewJob],
+        now: i64,
+        call: &str,
+    ) -> Result<Vec<BatchRow<'a>>, QueueError> {
+        for job in jobs {
+            job.validate()?;
+            if job.unique_key.is_some() {
+                return Err(QueueError::invalid(
+                    "unique_key",
+                    format!("jobs with unique keys are enqueued one by one ({call})"),
+                ));
+            }
+        }
+        let announces = self.dispatch.announces_at_enqueue();
+        Ok(jobs
+            .iter()
+            .map(|job| {
+                let run_at = job.run_at.map_or(now, |at| at.timestamp_millis());
+                let announced = (announces && run_at <= now).then_some(now);
+                (JobId::new(), job, run_at, announced)
+            })
+            .collect())
     }
 
     /// Registers, on `tx`, the announcement of jobs it inserted and their
@@ -469,4 +446,20 @@ impl ReadinessCheck for Queue {
     fn check(&self) -> CheckFuture<'_> {
         self.dispatch.check()
     }
+}
+
+/// A job of a batch as inserted: its id, the job, when it is due, and when it
+/// was announced (if at insert).
+type BatchRow<'a> = (JobId, &'a NewJob, i64, Option<i64>);
+
+/// The announcements of the jobs of a batch that are due `now`.
+fn due_announcements(rows: &[BatchRow<'_>], now: i64) -> Vec<Announcement> {
+    rows.iter()
+        .filter(|(_, _, run_at, _)| *run_at <= now)
+        .map(|(id, job, _, _)| Announcement {
+            id: *id,
+            queue: job.queue.clone(),
+            priority: job.priority,
+        })
+        .collect()
 }

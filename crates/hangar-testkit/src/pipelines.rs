@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use hangar_app::{App, AppContext, Apps};
 use hangar_pipeline::operator::{Operator, TaskContext, TaskError};
-use hangar_pipeline::{PipelineError, PipelineRegistry, Pipelines, RunView};
+use hangar_pipeline::{PipelineError, PipelineRegistry, Pipelines, RunView, TriggeredBy};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -168,6 +168,17 @@ impl App for PipelineTestApp {
 /// The test app with `definitions`, alone.
 pub fn apps(definitions: Vec<&'static str>) -> Apps {
     Apps::new(vec![Arc::new(PipelineTestApp(definitions)) as Arc<dyn App>]).unwrap()
+}
+
+/// Triggers `name` with `params` (as the CLI does) and waits until the run is
+/// finished.
+pub async fn run(pipelines: &Pipelines, name: &str, params: Option<Value>) -> RunView {
+    let run = pipelines
+        .trigger(name, params.as_ref(), TriggeredBy::Cli)
+        .await
+        .unwrap()
+        .unwrap();
+    finished(pipelines, run.id).await
 }
 
 /// Waits until the run is finished, for at most 60 s.
