@@ -945,9 +945,22 @@ async fn cancelling_a_run_aborts_its_fetch(backend: Backend) {
         "stopped: the run was cancelled",
         "{logs:#?}"
     );
-    // The task's job ends cancelled, not succeeded.
-    let job = app.queue.get(task.job_id.unwrap().into()).await.unwrap();
-    assert_eq!(job.state, hangar_queue::JobState::Cancelled, "{job:#?}");
+    // The task's job ends cancelled, not succeeded (the queue settles it just
+    // after the task's outcome is written).
+    let id = task.job_id.unwrap().into();
+    let settled = std::time::Instant::now();
+    loop {
+        let job = app.queue.get(id).await.unwrap();
+        if job.state != hangar_queue::JobState::Running {
+            assert_eq!(job.state, hangar_queue::JobState::Cancelled, "{job:#?}");
+            break;
+        }
+        assert!(
+            settled.elapsed() < Duration::from_secs(30),
+            "the job is still running: {job:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 /// The value of the counter line `name{labels}` in a metrics exposition.
