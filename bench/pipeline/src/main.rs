@@ -14,7 +14,7 @@ use hangar_core::Shutdown;
 use hangar_core::config::Config;
 use hangar_pipeline::operator::{Limits, Operator, TaskContext, TaskError};
 use hangar_pipeline::{
-    EngineOptions, PipelineRegistry, Pipelines, SourcePolicy, TaskJob, TriggeredBy,
+    EngineOptions, PipelineRegistry, Pipelines, RunState, SourcePolicy, TaskJob, TriggeredBy,
 };
 use hangar_queue::{JobRegistry, Queue, QueueMetrics, Worker, WorkerOptions};
 use hangar_store::Store;
@@ -186,10 +186,14 @@ async fn run(args: &Args, config: &Config) -> anyhow::Result<Vec<Value>> {
                 .context("run created")?;
             loop {
                 let state = pipelines.run(run.id).await?.state;
-                match state.as_str() {
-                    "success" => break,
-                    "failed" | "cancelled" => bail!("{shape} run {} {state}", run.id),
-                    _ => tokio::time::sleep(Duration::from_millis(1)).await,
+                match state {
+                    RunState::Succeeded => break,
+                    RunState::Failed | RunState::Cancelled => {
+                        bail!("{shape} run {} {state}", run.id)
+                    }
+                    RunState::Queued | RunState::Running => {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
                 }
                 if started.elapsed() > Duration::from_secs(300) {
                     bail!("{shape} run {} did not finish in 5 minutes", run.id);
