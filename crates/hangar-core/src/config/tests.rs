@@ -8,6 +8,17 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
     pairs.iter().map(|(k, v)| (k.into(), v.into())).collect()
 }
 
+/// The line and message of the error loading a file holding `text`, and the
+/// error itself (for the assertion's message).
+fn file_error(text: &str) -> (usize, String, ConfigError) {
+    let (_dir, result) = with_file(text, &[]);
+    let err = result.unwrap_err();
+    let ConfigError::File { line, message, .. } = &err else {
+        panic!("{err:?}")
+    };
+    (*line, message.clone(), err)
+}
+
 fn with_file(
     text: &str,
     pairs: &[(&str, &str)],
@@ -144,15 +155,8 @@ fn a_malformed_value_in_the_file_says_what_is_expected() {
         ("[log]\nlevel = \"loud=?\"\n", 2, "expected a level"),
         ("[http\n", 1, ""),
     ] {
-        let (_dir, result) = with_file(text, &[]);
-        let err = result.unwrap_err();
-        let ConfigError::File {
-            line: got, message, ..
-        } = &err
-        else {
-            panic!("{err:?}")
-        };
-        assert_eq!(*got, line, "{text:?}: {err}");
+        let (got, message, err) = file_error(text);
+        assert_eq!(got, line, "{text:?}: {err}");
         assert!(message.contains(expected), "{text:?}: {err}");
     }
 }
@@ -308,15 +312,8 @@ fn a_bad_list_item_in_the_file_names_the_key_and_line() {
             "queue.queues: invalid type: integer `3`, expected an array of strings or a comma-separated string",
         ),
     ] {
-        let (_dir, result) = with_file(text, &[]);
-        let err = result.unwrap_err();
-        let ConfigError::File {
-            line: got, message, ..
-        } = &err
-        else {
-            panic!("{err:?}")
-        };
-        assert_eq!(*got, line, "{text:?}: {err}");
+        let (got, message, err) = file_error(text);
+        assert_eq!(got, line, "{text:?}: {err}");
         assert!(message.starts_with(expected), "{text:?}: {err}");
     }
 }
