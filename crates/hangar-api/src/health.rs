@@ -56,6 +56,20 @@ pub(crate) async fn readyz(State(readiness): State<Readiness>) -> impl IntoRespo
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({ "status": if ready { "ready" } else { "not ready" }, "checks": checks });
+    let mut details = Map::new();
+    for check in &readiness.checks {
+        let facts: Map<String, Value> = check
+            .details()
+            .into_iter()
+            .map(|(name, text)| (name, Value::from(text)))
+            .collect();
+        if !facts.is_empty() {
+            details.insert(check.name().to_owned(), Value::Object(facts));
+        }
+    }
+    let mut body = json!({ "status": if ready { "ready" } else { "not ready" }, "checks": checks });
+    if !details.is_empty() {
+        body["details"] = Value::Object(details);
+    }
     (status, Json(body))
 }

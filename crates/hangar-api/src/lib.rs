@@ -20,6 +20,7 @@ mod operations;
 mod pagination;
 pub mod pipelines;
 pub mod problem;
+mod read_route;
 mod router;
 mod server;
 pub mod site;

@@ -49,6 +49,9 @@ pub struct RouterParts {
     pub idempotency: Idempotency,
     /// Origins allowed cross-origin (`http.cors_origins`).
     pub cors_origins: List<Origin>,
+    /// With read replicas: how long a session reads from the primary after it
+    /// wrote ([`hangar_store::Store::read_your_writes_window`]); `None` without.
+    pub read_your_writes: Option<Duration>,
     /// The web UI, served for every path no route takes.
     pub web: WebUi,
 }
@@ -97,6 +100,10 @@ pub fn build_router(parts: RouterParts) -> Router {
         .layer(from_fn_with_state(parts.request_timeout, timeout))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn_with_state(parts.http_metrics, observe));
+    let router = match parts.read_your_writes {
+        Some(window) => router.layer(from_fn_with_state(window, crate::read_route::read_route)),
+        None => router,
+    };
     let router = security_headers(router);
     let router = match cors(&parts.cors_origins) {
         Some(cors) => router.layer(cors),

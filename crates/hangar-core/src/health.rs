@@ -14,6 +14,11 @@ pub trait ReadinessCheck: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// `Ok` when reachable; otherwise a one-line reason safe to show to operators.
     fn check(&self) -> CheckFuture<'_>;
+    /// Facts shown beside the verdict that do not change it (a read replica
+    /// skipped while the primary serves), as `(name, text)` pairs.
+    fn details(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// A flag that turns true once start-up work (connect, migrate) is done.

@@ -234,9 +234,11 @@ impl Shared {
     /// Opens the store (lazily: nothing is connected yet), the queue on it, and
     /// loads the apps' jobs and pipelines.
     fn open(config: Arc<Config>, apps: &Apps) -> Result<Self, RunError> {
-        let store = Store::open(&config.database_url, &config.store)?;
+        let store = Store::open(&config.database_url, &config.store)?
+            .with_replicas(config.database_replica_urls.items(), &config.store)?;
         let mut metrics = MetricsRegistry::new();
         let http_metrics = HttpMetrics::register(metrics.registry_mut());
+        store.register_metrics(metrics.registry_mut());
         let queue_metrics = QueueMetrics::register(metrics.registry_mut());
         let queue_stop = CancellationToken::new();
         let events = EventLog::start(store.clone());
@@ -342,6 +344,7 @@ fn router(shared: &Shared, gate: &StartupGate, api: bool, routes: Routes, auth: 
             body_limit: usize::try_from(config.http.body_limit).unwrap_or(usize::MAX),
         },
         cors_origins: config.http.cors_origins.clone(),
+        read_your_writes: shared.store.read_your_writes_window(),
         web: if api {
             WebUi::new(&config.http.web_dir)
         } else {
@@ -404,6 +407,9 @@ async fn run(lifecycle: Lifecycle) -> Result<(), RunError> {
     .await
     {
         Ok(()) => {
+            if roles.api {
+                background.extend(shared.store.watch_replicas(shutdown.clone()));
+            }
             gate.open();
             if let Some(options) = roles.worker {
                 background.extend(spawn_worker(

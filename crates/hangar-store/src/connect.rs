@@ -11,6 +11,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 
+use std::sync::Arc;
+
+use crate::read::{ReadMetrics, ReadPath, Replicas, SqliteReads};
 use crate::{Dialect, Pool, Store, StoreError};
 
 /// Longest a single connection attempt may take.
@@ -23,12 +26,15 @@ const WRITER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 impl Store {
     /// Creates the pool without connecting: connections are opened on first use.
     /// For SQLite, the file's directory is created and the file on first connect.
+    ///
+    /// Reads on SQLite run on connections of their own (see [`crate::read`]), so
+    /// the file must be a file: an in-memory database is refused.
     pub fn open(url: &DatabaseUrl, config: &StoreConfig) -> Result<Store, StoreError> {
         let invalid = |source| StoreError::InvalidUrl {
             url: url.redacted(),
             source,
         };
-        let (pool, writer) = match Dialect::from(url.engine()) {
+        let (pool, writer, reads) = match Dialect::from(url.engine()) {
             Dialect::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url.expose())
                     .map_err(invalid)?
@@ -37,7 +43,20 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(config.busy_timeout.get());
-                let file = options.get_filename();
+                let file = options.get_filename().to_owned();
+                if file.as_os_str().is_empty()
+                    || url.expose().contains(":memory:")
+                    || url.expose().contains("mode=memory")
+                {
+                    return Err(StoreError::InvalidUrl {
+                        url: url.redacted(),
+                        source: sqlx::Error::Configuration(
+                            "an in-memory SQLite database is not supported: each connection \
+                             would see a database of its own; give a file, sqlite://data/hangar.db"
+                                .into(),
+                        ),
+                    });
+                }
                 if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                         path: dir.to_owned(),
@@ -52,26 +71,81 @@ impl Store {
                     .max_connections(config.max_connections.max(1))
                     .acquire_timeout(ATTEMPT_TIMEOUT)
                     .connect_lazy_with(options);
-                (Pool::Sqlite(readers), Pool::Sqlite(writer))
+                let reads =
+                    ReadPath::Sqlite(Arc::new(SqliteReads::new(file, config.busy_timeout.get())));
+                (Pool::Sqlite(readers), Pool::Sqlite(writer), reads)
             }
             Dialect::Postgres => {
                 let options = PgConnectOptions::from_str(url.expose())
                     .map_err(invalid)?
                     .application_name("hangar");
-                let pool = Pool::Postgres(
-                    PgPoolOptions::new()
-                        .max_connections(config.max_connections.max(1))
-                        .acquire_timeout(ATTEMPT_TIMEOUT)
-                        .connect_lazy_with(options),
-                );
-                (pool.clone(), pool)
+                let pg = PgPoolOptions::new()
+                    .max_connections(config.max_connections.max(1))
+                    .acquire_timeout(ATTEMPT_TIMEOUT)
+                    .connect_lazy_with(options);
+                let reads = ReadPath::Postgres(Arc::new(Replicas::new(
+                    pg.clone(),
+                    config.replica_max_lag.get(),
+                )));
+                (Pool::Postgres(pg.clone()), Pool::Postgres(pg), reads)
             }
         };
         Ok(Store {
             pool,
             writer,
             url: url.clone(),
+            replica_check_interval: config.replica_check_interval.get(),
+            reads,
+            metrics: ReadMetrics::default(),
         })
+    }
+
+    /// Adds read replicas (`database_replica_urls`): PostgreSQL servers streaming
+    /// from this store's primary. Connections open on first use; a replica is
+    /// used once [`Store::watch_replicas`] has found it healthy.
+    pub fn with_replicas(
+        mut self,
+        urls: &[DatabaseUrl],
+        config: &StoreConfig,
+    ) -> Result<Store, StoreError> {
+        if urls.is_empty() {
+            return Ok(self);
+        }
+        let ReadPath::Postgres(replicas) = &mut self.reads else {
+            return Err(StoreError::InvalidReplica {
+                url: urls[0].redacted(),
+                reason: "read replicas need a PostgreSQL primary (database_url is SQLite)"
+                    .to_owned(),
+            });
+        };
+        let Pool::Postgres(primary) = &self.pool else {
+            unreachable!("a PostgreSQL read path has a PostgreSQL pool")
+        };
+        let mut all = Replicas::new(primary.clone(), config.replica_max_lag.get());
+        for url in urls {
+            let invalid = |reason: String| StoreError::InvalidReplica {
+                url: url.redacted(),
+                reason,
+            };
+            if Dialect::from(url.engine()) != Dialect::Postgres {
+                return Err(invalid(
+                    "a read replica must be a postgres:// URL".to_owned(),
+                ));
+            }
+            if url == &self.url {
+                return Err(invalid("this is database_url itself".to_owned()));
+            }
+            let options = PgConnectOptions::from_str(url.expose())
+                .map_err(|e| invalid(e.to_string()))?
+                .application_name("hangar-replica-reads");
+            let pool = PgPoolOptions::new()
+                .max_connections(config.max_connections.max(1))
+                .acquire_timeout(ATTEMPT_TIMEOUT)
+                .connect_lazy_with(options);
+            all.add(url.redacted(), pool);
+        }
+        *replicas = Arc::new(all);
+        Ok(self)
     }
 
     /// Opens and closes one connection outside the pool. The pool would retry

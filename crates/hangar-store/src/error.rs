@@ -76,6 +76,34 @@ pub enum StoreError {
     /// component name is used twice.
     #[error("invalid migration list: {0}")]
     InvalidMigrations(String),
+    /// A read on SQLite's read path failed.
+    #[error("read failed: {0}")]
+    Read(#[from] rusqlite::Error),
+    /// A column of a read's row could not be made into the value asked for.
+    #[error("column {column}: {source}")]
+    Column {
+        /// The column's name or position.
+        column: String,
+        /// What the driver said.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A read that must return a row returned none.
+    #[error("the query returned no row")]
+    NoRow,
+    /// The blocking thread running a read failed.
+    #[error("read thread failed: {0}")]
+    ReadThread(String),
+    /// The store was closed.
+    #[error("the store is closed")]
+    Closed,
+    /// A read replica's URL cannot be used.
+    #[error("database_replica_urls: {url}: {reason}")]
+    InvalidReplica {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// Any other database error.
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),

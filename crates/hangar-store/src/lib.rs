@@ -16,16 +16,21 @@ pub mod events;
 mod lease;
 mod migrate;
 pub mod placeholders;
+pub mod read;
 mod tx;
 
 use std::time::Duration;
 
+use hangar_core::Shutdown;
 use hangar_core::config::{DatabaseEngine, DatabaseUrl};
 use hangar_core::health::{CheckFuture, ReadinessCheck};
 
 pub use error::StoreError;
 pub use events::{Event, EventLog};
 pub use migrate::{Migration, MigrationSet, MigrationState, MigrationStatus};
+pub use read::{
+    Column, FromRead, Query, ReadRoute, ReplicaState, ReplicaStatus, Row, Value, with_read_route,
+};
 /// The sqlx crate this store is built on, for apps that write queries.
 pub use sqlx;
 pub use tx::{Tx, TxConn};
@@ -123,6 +128,9 @@ pub struct Store {
     pool: Pool,
     writer: Pool,
     url: DatabaseUrl,
+    replica_check_interval: Duration,
+    reads: read::ReadPath,
+    metrics: read::ReadMetrics,
 }
 
 impl Store {
@@ -162,13 +170,64 @@ impl Store {
 
     /// Closes every connection; later queries fail.
     pub async fn close(&self) {
+        match &self.reads {
+            read::ReadPath::Sqlite(reads) => reads.close(),
+            read::ReadPath::Postgres(replicas) => replicas.close().await,
+        }
         on_pool!(self, pool => pool.close().await);
         on_pool!(self.writer(), pool => pool.close().await);
     }
+
+    /// The read replicas and what their last check found (none on SQLite).
+    pub fn replicas(&self) -> Vec<ReplicaState> {
+        match &self.reads {
+            read::ReadPath::Postgres(replicas) => replicas.states(),
+            read::ReadPath::Sqlite(_) => Vec::new(),
+        }
+    }
+
+    /// How long a session reads from the primary after it wrote, so that it sees
+    /// its writes: the replicas' lag bound plus one check interval. `None` without
+    /// replicas.
+    pub fn read_your_writes_window(&self) -> Option<Duration> {
+        match &self.reads {
+            read::ReadPath::Postgres(replicas) if !replicas.is_empty() => {
+                Some(replicas.max_lag() + self.replica_check_interval)
+            }
+            _ => None,
+        }
+    }
+
+    /// Checks the read replicas every `store.replica_check_interval` until
+    /// `shutdown`; nothing to do (and `None`) without replicas. Replicas are used
+    /// only once checked, so a process that serves replica reads runs this.
+    pub fn watch_replicas(&self, shutdown: Shutdown) -> Option<tokio::task::JoinHandle<()>> {
+        let read::ReadPath::Postgres(replicas) = &self.reads else {
+            return None;
+        };
+        if replicas.is_empty() {
+            return None;
+        }
+        let replicas = std::sync::Arc::clone(replicas);
+        let metrics = self.metrics.clone();
+        let interval = self.replica_check_interval;
+        Some(tokio::spawn(async move {
+            replicas.watch(interval, metrics, shutdown).await;
+        }))
+    }
 }
 
-/// `/readyz` check: the store answers a query within a second.
+/// `/readyz` check: the store answers a query within a second. The replicas are
+/// shown in its details; one that is skipped does not make the process unready,
+/// as reads go to the primary meanwhile.
 impl ReadinessCheck for Store {
+    fn details(&self) -> Vec<(String, String)> {
+        self.replicas()
+            .into_iter()
+            .map(|r| (format!("replica {}", r.name), r.status.to_string()))
+            .collect()
+    }
+
     fn name(&self) -> &'static str {
         "store"
     }

@@ -25,7 +25,8 @@
 //! ```
 //!
 //! Helpers shared by the tests of several crates: [`api`] (accounts, tokens,
-//! JSON requests, an app with a pipeline's data loaded), [`pipelines`] (test
+//! JSON requests, an app with a pipeline's data loaded), [`pg_cluster`] (PostgreSQL
+//! primaries and streaming replicas of a test's own), [`pipelines`] (test
 //! operators and a pipeline app), [`processes`] (child processes for the
 //! crash tests) and [`terminal`] (a client of the web terminal).
 
@@ -33,6 +34,7 @@ pub mod api;
 mod app;
 mod broker;
 mod database;
+pub mod pg_cluster;
 pub mod pipelines;
 pub mod processes;
 pub mod terminal;

@@ -28,7 +28,11 @@ impl Redaction {
     pub fn redact(self, value: &str) -> String {
         match self {
             Redaction::No => value.to_owned(),
-            Redaction::UrlPassword => super::url::redact(value),
+            Redaction::UrlPassword => value
+                .split(',')
+                .map(super::url::redact)
+                .collect::<Vec<_>>()
+                .join(","),
             Redaction::Whole if value.is_empty() => String::new(),
             Redaction::Whole => "***".to_owned(),
         }
@@ -65,6 +69,14 @@ pub const KEYS: &[KeySpec] = &[
             "database_url",
             ValueKind::Text,
             "the store: sqlite://<file> or postgres://<user>@<host>/<db>",
+        )
+    },
+    KeySpec {
+        redaction: Redaction::UrlPassword,
+        ..key(
+            "database_replica_urls",
+            ValueKind::Text,
+            "PostgreSQL read replicas of database_url, comma-separated; reads that tolerate lag go to a healthy one",
         )
     },
     KeySpec {
@@ -216,6 +228,16 @@ pub const KEYS: &[KeySpec] = &[
         "store.busy_timeout",
         ValueKind::Text,
         "SQLite: how long a writer waits for the lock",
+    ),
+    key(
+        "store.replica_max_lag",
+        ValueKind::Text,
+        "read replicas further behind the primary are skipped",
+    ),
+    key(
+        "store.replica_check_interval",
+        ValueKind::Text,
+        "how often read replicas' health and lag are checked",
     ),
     key(
         "queue.queues",

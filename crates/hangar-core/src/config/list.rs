@@ -205,6 +205,27 @@ impl List<Origin> {
     }
 }
 
+/// A read replica's URL: PostgreSQL only.
+impl ListItem for super::DatabaseUrl {
+    fn parse_item(text: &str) -> Result<Self, String> {
+        let url: super::DatabaseUrl = text
+            .parse()
+            .map_err(|e: super::ParseDatabaseUrlError| e.to_string())?;
+        if url.engine() != super::DatabaseEngine::Postgres {
+            return Err(format!(
+                "`{}` is not a PostgreSQL URL: read replicas are PostgreSQL servers, \
+                 postgres://<user>@<host>:<port>/<database>",
+                url.redacted()
+            ));
+        }
+        Ok(url)
+    }
+
+    fn write_item(&self) -> String {
+        self.expose().to_owned()
+    }
+}
+
 impl ListItem for PathBuf {
     fn parse_item(text: &str) -> Result<Self, String> {
         Ok(PathBuf::from(text))

@@ -36,6 +36,9 @@ pub use url::{
 pub struct Config {
     /// Where the store lives: `sqlite://<file>` or `postgres://…`.
     pub database_url: DatabaseUrl,
+    /// PostgreSQL read replicas streaming from `database_url`: reads that tolerate
+    /// lag go to a healthy one.
+    pub database_replica_urls: List<DatabaseUrl>,
     /// Where workers get jobs: `database` (the store's job table) or `amqp://…`.
     pub queue_url: QueueUrl,
     /// The HTTP listener of the api role.
@@ -405,6 +408,10 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// SQLite: how long a writer waits for the file lock before failing.
     pub busy_timeout: HumanDuration,
+    /// Read replicas further behind the primary than this are skipped.
+    pub replica_max_lag: HumanDuration,
+    /// How often the read replicas' health and lag are checked.
+    pub replica_check_interval: HumanDuration,
 }
 
 impl Default for StoreConfig {
@@ -413,6 +420,8 @@ impl Default for StoreConfig {
             connect_timeout: HumanDuration::secs(30),
             max_connections: 10,
             busy_timeout: HumanDuration::secs(5),
+            replica_max_lag: HumanDuration::secs(2),
+            replica_check_interval: HumanDuration::secs(1),
         }
     }
 }
