@@ -1,6 +1,7 @@
 //! The movie as the API and the terminal show it, and how a row of either dialect
 //! becomes one.
 
+use hangar_store::{FromRead, Row, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -43,6 +44,32 @@ pub struct Movie {
     pub imdb_rating: Option<f64>,
     /// Number of IMDb votes.
     pub imdb_votes: Option<i64>,
+}
+
+/// A [`Movie`] from a row with the columns of [`MOVIE_COLUMNS`].
+impl FromRead for Movie {
+    fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Movie {
+            id: row.get("id")?,
+            title: row.get("title")?,
+            release_date: row.get("release_date")?,
+            release_year: row.get("release_year")?,
+            mpaa_rating: row.get("mpaa_rating")?,
+            running_time_min: row.get("running_time_min")?,
+            distributor: row.get("distributor")?,
+            source: row.get("source")?,
+            major_genre: row.get("major_genre")?,
+            creative_type: row.get("creative_type")?,
+            director: row.get("director")?,
+            us_gross: row.get("us_gross")?,
+            worldwide_gross: row.get("worldwide_gross")?,
+            us_dvd_sales: row.get("us_dvd_sales")?,
+            production_budget: row.get("production_budget")?,
+            rotten_tomatoes_rating: row.get("rotten_tomatoes_rating")?,
+            imdb_rating: row.get("imdb_rating")?,
+            imdb_votes: row.get("imdb_votes")?,
+        })
+    }
 }
 
 /// The select list of a [`Movie`] from `movies m`, the same on both dialects: dates

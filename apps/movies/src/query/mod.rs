@@ -19,7 +19,7 @@ mod search;
 mod stats;
 mod top;
 
-use crate::model::Bind;
+use hangar_store::{StoreError, Value};
 
 pub use film::film;
 pub use search::{After, Search, SearchPage, Sort, search};
@@ -40,7 +40,7 @@ pub enum QueryError {
     BadCursor,
     /// The store failed; nothing the caller can change.
     #[error("movies query failed: {0}")]
-    Store(#[from] sqlx::Error),
+    Store(#[from] StoreError),
 }
 
 impl QueryError {
@@ -91,7 +91,7 @@ pub struct Filters {
 
 impl Filters {
     /// Checks the filters and adds their conditions.
-    fn apply(self, clauses: &mut Vec<String>, binds: &mut Vec<Bind>) -> Result<(), QueryError> {
+    fn apply(self, clauses: &mut Vec<String>, binds: &mut Vec<Value>) -> Result<(), QueryError> {
         for (name, rating) in [
             ("rating_min", self.rating_min),
             ("rating_max", self.rating_max),
@@ -120,27 +120,27 @@ impl Filters {
         }
         if let Some(genre) = self.genre {
             clauses.push("m.major_genre = ?".to_owned());
-            binds.push(Bind::Text(genre));
+            binds.push(Value::Text(genre));
         }
         if let Some(distributor) = self.distributor {
             clauses.push("m.distributor = ?".to_owned());
-            binds.push(Bind::Text(distributor));
+            binds.push(Value::Text(distributor));
         }
         if let Some(year) = self.year_min {
             clauses.push("m.release_year >= ?".to_owned());
-            binds.push(Bind::Int(year.into()));
+            binds.push(Value::Int(year.into()));
         }
         if let Some(year) = self.year_max {
             clauses.push("m.release_year <= ?".to_owned());
-            binds.push(Bind::Int(year.into()));
+            binds.push(Value::Int(year.into()));
         }
         if let Some(rating) = self.rating_min {
             clauses.push("m.imdb_rating >= ?".to_owned());
-            binds.push(Bind::Real(rating));
+            binds.push(Value::Real(rating));
         }
         if let Some(rating) = self.rating_max {
             clauses.push("m.imdb_rating <= ?".to_owned());
-            binds.push(Bind::Real(rating));
+            binds.push(Value::Real(rating));
         }
         Ok(())
     }
@@ -187,6 +187,6 @@ mod tests {
         .apply(&mut clauses, &mut binds)
         .unwrap();
         assert_eq!(clauses, ["m.major_genre = ?", "m.release_year >= ?"]);
-        assert_eq!(binds, [Bind::Text("Drama".to_owned()), Bind::Int(1990)]);
+        assert_eq!(binds, [Value::Text("Drama".to_owned()), Value::Int(1990)]);
     }
 }

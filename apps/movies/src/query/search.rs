@@ -1,12 +1,10 @@
 //! Search, filter, sort and page through the films.
 
-use hangar_store::placeholders::for_dialect;
-use hangar_store::{Dialect, Store, on_pool};
+use hangar_store::{Dialect, FromRead, Query, Row, Store, StoreError, Value as Bind};
 use serde_json::Value;
 
 use super::{Filters, Limit, QueryError};
-use crate::bind_all;
-use crate::model::{Bind, MOVIE_COLUMNS, Movie};
+use crate::model::{MOVIE_COLUMNS, Movie};
 
 /// What to list: films whose title has the words of `q`, that `filters` keep,
 /// in the order `sort` (by relevance when searching, else by id), `limit` at a
@@ -155,15 +153,13 @@ pub async fn search(store: &Store, query: Search) -> Result<SearchPage, QueryErr
     };
     filters.apply(&mut clauses, &mut binds)?;
     // Every match, on this page or another: the conditions before the cursor's.
-    let mut count_sql = format!("SELECT COUNT(*) FROM {from}");
-    if !clauses.is_empty() {
-        count_sql.push_str(" WHERE ");
-        count_sql.push_str(&clauses.join(" AND "));
-    }
-    let count_sql = for_dialect(dialect, count_sql);
-    let count_binds = binds.clone();
+    let count_clauses = clauses.len();
+    let count_binds = binds.len();
     let mut offset = 0;
-    let order_sql = match sort {
+    let mut keyed = false;
+    // The order, over the table's columns (`m.title`), and over the names of a
+    // page's columns (`title`) for the counted form below.
+    let (order_sql, order_by_name) = match sort {
         // Relevance is a float computed per query (and not bit-for-bit the same
         // in a WHERE clause as in the ORDER BY), so a search pages by position.
         None => {
@@ -172,46 +168,78 @@ pub async fn search(store: &Store, query: Search) -> Result<SearchPage, QueryErr
                 Some(_) => return Err(QueryError::BadCursor),
                 None => {}
             }
-            format!("{rank}, m.id")
+            (format!("{rank}, m.id"), "search_rank, id".to_owned())
         }
         Some(Sort { field, descending }) => {
             match after {
                 Some(After::Key { value, id }) => {
                     keyset(field, descending, &value, id, &mut clauses, &mut binds)?;
+                    keyed = true;
                 }
                 Some(After::Position(_)) => return Err(QueryError::BadCursor),
                 None => {}
             }
             let dir = if descending { "DESC" } else { "ASC" };
-            if field.name == "id" {
-                format!("m.id {dir}")
-            } else {
-                let column = field.column;
-                format!("({column} IS NULL), {column} {dir}, m.id")
-            }
+            let order = |column: &str, id: &str| {
+                if field.name == "id" {
+                    format!("{id} {dir}")
+                } else {
+                    format!("({column} IS NULL), {column} {dir}, {id}")
+                }
+            };
+            (order(field.column, "m.id"), order(field.name, "id"))
         }
     };
-    let mut sql = format!("SELECT {MOVIE_COLUMNS} FROM {from}");
-    if !clauses.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&clauses.join(" AND "));
-    }
-    sql.push_str(&format!(
-        " ORDER BY {order_sql} LIMIT {} OFFSET {offset}",
-        limit + 1
-    ));
-    let sql = for_dialect(dialect, sql);
-
-    let mut rows: Vec<Movie> = on_pool!(store, pool => {
-        bind_all!(sqlx::query_as::<_, Movie>(sqlx::AssertSqlSafe(sql.as_str())), &binds)
-            .fetch_all(pool)
-            .await
-    })?;
-    let total: i64 = on_pool!(store, pool => {
-        bind_all!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.as_str())), &count_binds)
-            .fetch_one(pool)
-            .await
-    })?;
+    let where_sql = |clauses: &[String]| {
+        if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        }
+    };
+    let page_sql = if keyed {
+        format!(
+            "SELECT {MOVIE_COLUMNS} FROM {from}{} ORDER BY {order_sql} LIMIT {} OFFSET {offset}",
+            where_sql(&clauses),
+            limit + 1
+        )
+    } else {
+        // Without a keyset cursor the page's conditions are the count's: one
+        // statement returns the page and, in each row, the number of matches
+        // (over a subquery, as SQLite allows bm25() only outside a window query).
+        format!(
+            "SELECT *, COUNT(*) OVER () AS total FROM (SELECT {MOVIE_COLUMNS}, {rank} AS search_rank \
+             FROM {from}{}) AS matches ORDER BY {order_by_name} LIMIT {} OFFSET {offset}",
+            where_sql(&clauses),
+            limit + 1
+        )
+    };
+    let mut page = Query::new(page_sql);
+    binds.iter().cloned().for_each(|b| page.push(b));
+    let (mut rows, total) = if keyed {
+        let rows: Vec<Movie> = store.read_all(&page).await?;
+        (rows, None)
+    } else {
+        let rows: Vec<Counted> = store.read_all(&page).await?;
+        let total = rows.first().map(|r| r.total);
+        (rows.into_iter().map(|r| r.movie).collect(), total)
+    };
+    let total = match total {
+        Some(total) => total,
+        // An empty first page: nothing matches.
+        None if !keyed && offset == 0 => 0,
+        None => {
+            let mut count = Query::new(format!(
+                "SELECT COUNT(*) FROM {from}{}",
+                where_sql(&clauses[..count_clauses])
+            ));
+            binds[..count_binds]
+                .iter()
+                .cloned()
+                .for_each(|b| count.push(b));
+            store.read_one::<i64>(&count).await?
+        }
+    };
 
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
@@ -233,6 +261,21 @@ pub async fn search(store: &Store, query: Search) -> Result<SearchPage, QueryErr
         next,
         total,
     })
+}
+
+/// A film of a page, and the number of matches on every page.
+struct Counted {
+    movie: Movie,
+    total: i64,
+}
+
+impl FromRead for Counted {
+    fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Counted {
+            movie: Movie::from_row(row)?,
+            total: row.get("total")?,
+        })
+    }
 }
 
 /// The words of a search: runs of letters and digits, each matched as a prefix.

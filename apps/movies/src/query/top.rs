@@ -1,10 +1,8 @@
 //! The best films by a metric.
 
-use hangar_store::placeholders::for_dialect;
-use hangar_store::{Store, on_pool};
+use hangar_store::{Query, Store};
 
 use super::{Filters, Limit, QueryError};
-use crate::bind_all;
 use crate::model::{MOVIE_COLUMNS, Movie};
 
 /// What a top-N ranks by, highest first; ties go to the film with more IMDb
@@ -91,19 +89,13 @@ pub async fn top(store: &Store, query: Top) -> Result<Vec<Movie>, QueryError> {
     let mut clauses = vec![format!("m.{column} IS NOT NULL")];
     let mut binds = Vec::new();
     filters.apply(&mut clauses, &mut binds)?;
-    let sql = for_dialect(
-        store.dialect(),
-        format!(
-            "SELECT {MOVIE_COLUMNS} FROM movies m WHERE {} \
-             ORDER BY m.{column} DESC, m.imdb_votes DESC, m.id LIMIT {n}",
-            clauses.join(" AND ")
-        ),
-    );
-    Ok(on_pool!(store, pool => {
-        bind_all!(sqlx::query_as::<_, Movie>(sqlx::AssertSqlSafe(sql.as_str())), &binds)
-            .fetch_all(pool)
-            .await
-    })?)
+    let mut query = Query::new(format!(
+        "SELECT {MOVIE_COLUMNS} FROM movies m WHERE {} \
+         ORDER BY m.{column} DESC, m.imdb_votes DESC, m.id LIMIT {n}",
+        clauses.join(" AND ")
+    ));
+    binds.into_iter().for_each(|b| query.push(b));
+    Ok(store.read_all(&query).await?)
 }
 
 #[cfg(test)]
