@@ -10,6 +10,7 @@
 //! and retry with the same key.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
@@ -52,13 +53,14 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) async fn idempotent(
-    State((config, operations)): State<(Idempotency, Operations)>,
+    State(state): State<Arc<(Idempotency, Operations)>>,
     request: Request,
     next: Next,
 ) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }
+    let (config, operations) = &*state;
     let Some(key) = request.headers().get(IDEMPOTENCY_KEY) else {
         return next.run(request).await;
     };

@@ -1,12 +1,13 @@
 //! HTTP metrics and the `/metrics` endpoint.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hangar_core::telemetry::{MetricsFormat, encode_metrics};
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -22,9 +23,47 @@ const DURATION_BUCKETS: [f64; 14] = [
 /// the status class, so cardinality stays bounded whatever clients send.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct RequestLabels {
-    pub route: String,
+    pub route: RouteLabel,
     pub method: &'static str,
     pub status: &'static str,
+}
+
+/// Route label of requests that matched no route.
+const UNMATCHED: &str = "unmatched";
+
+/// The route template a request matched, shared with the router rather than
+/// copied for each request.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteLabel(Option<MatchedPath>);
+
+impl RouteLabel {
+    pub(crate) fn new(matched: Option<MatchedPath>) -> Self {
+        Self(matched)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        self.0.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for RouteLabel {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RouteLabel {}
+
+impl Hash for RouteLabel {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for RouteLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
 }
 
 /// The api role's request metrics.
@@ -73,9 +112,15 @@ impl HttpMetrics {
         InFlight(self.in_flight.clone())
     }
 
-    pub(crate) fn finished(&self, route: &str, method: &Method, status: StatusCode, seconds: f64) {
+    pub(crate) fn finished(
+        &self,
+        route: RouteLabel,
+        method: &Method,
+        status: StatusCode,
+        seconds: f64,
+    ) {
         let labels = RequestLabels {
-            route: route.to_owned(),
+            route,
             method: method_label(method),
             status: status_class(status),
         };

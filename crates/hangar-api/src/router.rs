@@ -13,9 +13,12 @@ use axum::routing::{any, get};
 use axum::{Extension, Router};
 use hangar_core::config::{List, Origin};
 use prometheus_client::registry::Registry;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -82,37 +85,55 @@ pub fn build_router(parts: RouterParts) -> Router {
         .route(METRICS, get(metrics).with_state(parts.registry))
         .merge(api_routes)
         .merge(docs)
-        .fallback_service(any(web::fallback).with_state(parts.web))
-        // Innermost first: the body limit applies to extractors; replays of
-        // Idempotency-Key requests need the migrated store, so the gate (holding
-        // back app routes during start-up) is outside them; the timeout bounds the
-        // handler; a panic becomes a 500 inside the request's span, which carries
-        // the id set by the outer layers; security headers and CORS apply to every
-        // answer, errors included.
-        .layer(DefaultBodyLimit::max(body_limit))
+        .fallback_service(any(web::fallback).with_state(parts.web));
+    // One layer, outermost first, rather than one `Router::layer` per middleware:
+    // axum boxes every layered route again and clones each box on every request.
+    // The body limit applies to extractors; replays of Idempotency-Key requests
+    // need the migrated store, so the gate (holding back app routes during
+    // start-up) is outside them; the timeout bounds the handler; a panic becomes a
+    // 500 inside the request's span, which carries the id set by the outer layers;
+    // security headers and CORS apply to every answer, errors included.
+    let stack = ServiceBuilder::new()
+        .layer(from_fn(drop_unfit_request_id))
+        .layer(SetRequestIdLayer::x_request_id(MakeRandomId))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .option_layer(cors(&parts.cors_origins))
+        .map_response(security_headers as fn(Response) -> Response)
+        .option_layer(
+            parts
+                .read_your_writes
+                .map(|window| from_fn_with_state(window, crate::read_route::read_route)),
+        )
+        .layer(from_fn_with_state(Arc::new(parts.http_metrics), observe))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn_with_state(parts.request_timeout, timeout))
+        .layer(from_fn_with_state(Arc::new(parts.readiness), startup_gate))
+        .layer(Extension(parts.auth))
+        .layer(from_fn_with_state(operations.clone(), declared_query))
         .layer(from_fn_with_state(
-            (parts.idempotency, operations.clone()),
+            Arc::new((parts.idempotency, operations)),
             idempotent,
         ))
-        .layer(from_fn_with_state(operations, declared_query))
-        .layer(Extension(parts.auth))
-        .layer(from_fn_with_state(parts.readiness, startup_gate))
-        .layer(from_fn_with_state(parts.request_timeout, timeout))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(from_fn_with_state(parts.http_metrics, observe));
-    let router = match parts.read_your_writes {
-        Some(window) => router.layer(from_fn_with_state(window, crate::read_route::read_route)),
-        None => router,
-    };
-    let router = security_headers(router);
-    let router = match cors(&parts.cors_origins) {
-        Some(cors) => router.layer(cors),
-        None => router,
-    };
-    router
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(from_fn(drop_unfit_request_id))
+        .layer(DefaultBodyLimit::max(body_limit));
+    // Turning every handler into its layered service here, once: a handler left
+    // waiting for its state is wrapped in all the layers again on each request.
+    router.layer(stack).with_state(())
+}
+
+/// Makes the id of a request that came without a usable one: a random (version 4)
+/// UUID drawn from the thread's generator rather than from a system call each time.
+#[derive(Clone, Copy, Debug)]
+struct MakeRandomId;
+
+impl MakeRequestId for MakeRandomId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        let text = id.hyphenated().encode_lower(&mut text);
+        Some(RequestId::new(
+            HeaderValue::from_str(text).expect("a UUID is visible ASCII"),
+        ))
+    }
 }
 
 /// Longest `x-request-id` a caller may choose.
@@ -137,26 +158,34 @@ async fn drop_unfit_request_id(mut request: Request, next: Next) -> Response {
 }
 
 /// Headers every response carries unless its handler set its own.
-fn security_headers(router: Router) -> Router {
-    let headers: [(HeaderName, &'static str); 5] = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
-        (
-            HeaderName::from_static("cross-origin-resource-policy"),
-            "same-origin",
-        ),
-    ];
-    headers.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ))
-    })
+static SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    ),
+    (
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+];
+
+fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in &SECURITY_HEADERS {
+        if let header::Entry::Vacant(entry) = headers.entry(name) {
+            entry.insert(value.clone());
+        }
+    }
+    response
 }
 
 /// The CORS policy of `http.cors_origins`: none when empty. The origins were
@@ -201,7 +230,7 @@ pub(crate) const PLATFORM_PATHS: [&str; 3] = [HEALTHZ, READYZ, METRICS];
 
 /// App routes need the store migrated; until start-up is done they answer 503.
 async fn startup_gate(
-    State(readiness): State<Readiness>,
+    State(readiness): State<Arc<Readiness>>,
     request: Request,
     next: Next,
 ) -> Response {
