@@ -174,7 +174,9 @@ def cpu_times():
 
 
 def tree_cpu(pid):
-    """CPU seconds used so far by a process and its descendants (uvicorn's workers)."""
+    """CPU seconds used so far by a process and its descendants (uvicorn's workers,
+    PostgreSQL's backends), with those of descendants that ended and were waited for
+    (a PostgreSQL backend whose connection closed)."""
     tick = os.sysconf("SC_CLK_TCK")
     stats = {}
     for entry in os.listdir("/proc"):
@@ -184,7 +186,7 @@ def tree_cpu(pid):
                     fields = f.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+            stats[int(entry)] = (int(fields[1]), sum(map(int, fields[11:15])) / tick)
     tree, total, grew = {pid}, 0.0, True
     while grew:
         grew = False

@@ -182,7 +182,7 @@ goals = [throughput_goal("sqlite", "detail", 4)]
 s = share("sqlite", "detail", "hangar")
 goals.append(("movie by id, SQLite: Hangar ≥ 40% of its `/healthz` ceiling",
               "not measured" if s is None else
-              f"{s:.0%} ({rate(rps('sqlite', 'detail', 'hangar'))} of "
+              f"{s:.1%} ({rate(rps('sqlite', 'detail', 'hangar'))} of "
               f"{rate(rps('sqlite', CEILING, 'hangar'))})",
               None if s is None else s >= 0.40))
 h99 = median("sqlite", "detail", "hangar", p("p99"))
