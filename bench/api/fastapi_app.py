@@ -3,12 +3,19 @@ be: Pydantic response models and the standard library's sqlite3 with one
 connection per thread, in two forms (see `create_app`): `app` with plain `def`
 endpoints, which FastAPI runs in its thread pool, and `app_async` with `async def`
 endpoints. It reads the SQLite file Hangar's ETL filled, named by MOVIES_DB.
+A third form, `app_asyncpg`, serves the same endpoints with `async def` from
+the PostgreSQL database Hangar's ETL filled, named by MOVIES_POSTGRES_URL,
+through an asyncpg pool per process (MOVIES_POSTGRES_POOL connections, 5 unless
+set), with Hangar's own PostgreSQL search statement.
 
   MOVIES_DB=movies.db uvicorn fastapi_app:app --workers 2 --no-access-log
   MOVIES_DB=movies.db uvicorn fastapi_app:app_async ...   (async def endpoints)
+  MOVIES_POSTGRES_URL=postgres://... uvicorn fastapi_app:app_asyncpg ...
 
   GET /api/v1/movies?q=<text>&limit=<n>&cursor=<c>   full-text search on titles
   GET /api/v1/movies/{id}                            one movie, or 404
+  GET /healthz                                       a constant JSON body, the
+                                                     bench's ceiling
 """
 
 import base64
@@ -17,14 +24,16 @@ import os
 import re
 import sqlite3
 import threading
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated
 
+import asyncpg
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-DATABASE = os.environ["MOVIES_DB"]
+DATABASE = os.environ.get("MOVIES_DB", "")
 
 COLUMNS = (
     "m.id, m.title, m.release_date, m.release_year, m.mpaa_rating, m.running_time_min, "
@@ -40,6 +49,19 @@ SEARCH = (
 FIRST_PAGE = SEARCH.format(after="")
 NEXT_PAGE = SEARCH.format(after="AND (rank > ? OR (rank = ? AND m.id > ?))")
 ONE = f"SELECT {COLUMNS} FROM movies m WHERE m.id = ?"
+
+# PostgreSQL: the statement Hangar's movies app runs for a title search
+# (apps/movies/src/query/search.rs), so that both order the same films alike;
+# a page continues at a position, as there.
+PG_SEARCH = (
+    f"SELECT {COLUMNS} FROM movies m CROSS JOIN to_tsquery('simple', $1) AS query "
+    "WHERE m.title_search @@ query "
+    "ORDER BY (-CAST(ts_rank(m.title_search, query) AS DOUBLE PRECISION)), m.id "
+    "LIMIT $2 OFFSET $3"
+)
+PG_ONE = f"SELECT {COLUMNS} FROM movies m WHERE m.id = $1"
+
+ALIVE = {"status": "alive"}
 
 TOKEN = re.compile(r"[^\W_]+")
 
@@ -102,6 +124,11 @@ def match_expression(q: str) -> str:
     return " ".join(f'"{token}"*' for token in TOKEN.findall(q))
 
 
+def tsquery(q: str) -> str:
+    """Each alphanumeric token as a required prefix: `the:* & man:*`."""
+    return " & ".join(f"{token.lower()}:*" for token in TOKEN.findall(q))
+
+
 def encode_cursor(rank: float, movie_id: int) -> str:
     return base64.urlsafe_b64encode(json.dumps([rank, movie_id]).encode()).decode()
 
@@ -117,8 +144,7 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
 def search(q: str, limit: int, cursor: str | None) -> dict:
     expression = match_expression(q)
     if not expression:
-        raise Problem(400, "invalid-request", "Invalid request",
-                      "q: give at least one word of letters or digits")
+        raise no_words()
     if cursor is None:
         rows = db().execute(FIRST_PAGE, (expression, limit + 1)).fetchall()
     else:
@@ -138,6 +164,11 @@ def movie(movie_id: int) -> dict:
     return dict(row)
 
 
+def no_words() -> Problem:
+    return Problem(400, "invalid-request", "Invalid request",
+                   "q: give at least one word of letters or digits")
+
+
 Q = Annotated[str, Query(min_length=1, max_length=200)]
 LIMIT = Annotated[int, Query(ge=1, le=100)]
 
@@ -152,6 +183,10 @@ def create_app(blocking_in_event_loop: bool) -> FastAPI:
     app.add_exception_handler(Problem, problem_response)
 
     if blocking_in_event_loop:
+        @app.get("/healthz")
+        async def healthz():
+            return ALIVE
+
         @app.get("/api/v1/movies", response_model=MoviePage)
         async def search_movies(q: Q, limit: LIMIT = 20, cursor: str | None = None):
             return search(q, limit, cursor)
@@ -160,6 +195,10 @@ def create_app(blocking_in_event_loop: bool) -> FastAPI:
         async def get_movie(movie_id: int):
             return movie(movie_id)
     else:
+        @app.get("/healthz")
+        def healthz():
+            return ALIVE
+
         @app.get("/api/v1/movies", response_model=MoviePage)
         def search_movies(q: Q, limit: LIMIT = 20, cursor: str | None = None):
             return search(q, limit, cursor)
@@ -171,5 +210,66 @@ def create_app(blocking_in_event_loop: bool) -> FastAPI:
     return app
 
 
+def create_asyncpg_app() -> FastAPI:
+    """The API over PostgreSQL with asyncpg: `async def` endpoints awaiting a pool
+    opened when the process starts (one pool per uvicorn worker)."""
+    pool: asyncpg.Pool | None = None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        nonlocal pool
+        size = int(os.environ.get("MOVIES_POSTGRES_POOL", "5"))
+        pool = await asyncpg.create_pool(os.environ["MOVIES_POSTGRES_URL"],
+                                         min_size=size, max_size=size)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(title="movies", lifespan=lifespan)
+    app.add_exception_handler(Problem, problem_response)
+
+    @app.get("/healthz")
+    async def healthz():
+        return ALIVE
+
+    @app.get("/api/v1/movies", response_model=MoviePage)
+    async def search_movies(q: Q, limit: LIMIT = 20, cursor: str | None = None):
+        query = tsquery(q)
+        if not query:
+            raise no_words()
+        offset = 0 if cursor is None else decode_position(cursor)
+        rows = await pool.fetch(PG_SEARCH, query, limit + 1, offset)
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = encode_position(offset + limit)
+        return {"items": [dict(row) for row in rows], "next_cursor": next_cursor}
+
+    @app.get("/api/v1/movies/{movie_id}", response_model=Movie)
+    async def get_movie(movie_id: int):
+        row = await pool.fetchrow(PG_ONE, movie_id)
+        if row is None:
+            raise Problem(404, "not-found", "Not found", f"no movie with id {movie_id}")
+        return dict(row)
+
+    return app
+
+
+def encode_position(position: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def decode_position(cursor: str) -> int:
+    try:
+        position = int(json.loads(base64.urlsafe_b64decode(cursor.encode())))
+    except (ValueError, TypeError) as e:
+        raise HTTPException(400, "cursor is not one this API gave") from e
+    if position < 0:
+        raise HTTPException(400, "cursor is not one this API gave")
+    return position
+
+
 app = create_app(blocking_in_event_loop=False)
 app_async = create_app(blocking_in_event_loop=True)
+app_asyncpg = create_asyncpg_app()

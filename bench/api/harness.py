@@ -1,14 +1,21 @@
 """Steps of bench/api/run that are easier in Python than in bash.
 
   harness.py paths DB DIR               files of request paths for wrk, from the database
+                                        (a SQLite file, or a postgres:// URL)
   harness.py check DIR NAME=URL...      the servers answer those paths alike, before any load
-  harness.py setup DB KEY=VALUE...      the JSON line describing the run
-  harness.py load SYSTEM ENDPOINT ROUND SERVER_PID -- WRK...
+  harness.py setup KEY=VALUE...         the JSON line describing the run
+  harness.py pg-ready URL               prints the server's version and the process id of
+                                        its postmaster (0 when not visible here), or why
+                                        it cannot be used, exiting 1
+  harness.py pg-create URL NAME         (re)creates database NAME; prints its URL
+  harness.py pg-drop URL NAME           drops database NAME, if there
+  harness.py load BACKEND SYSTEM ENDPOINT ROUND SERVER_PID DATABASE_PID -- WRK...
       runs wrk (with paths.lua), fails loudly on any non-2xx answer or socket error,
-      and prints one JSON line of results, with the CPU time the server, wrk and
-      anything else used meanwhile
+      and prints one JSON line of results, with the CPU time the server, the
+      database server (DATABASE_PID, 0 for none), wrk and anything else used meanwhile
 """
 
+import asyncio
 import json
 import os
 import platform
@@ -31,6 +38,7 @@ LIMIT = 20
 
 # Endpoint -> what the report calls it; DIR/<endpoint>.txt holds its request paths.
 ENDPOINTS = {
+    "healthz": "ceiling: `GET /healthz`",
     "search_star": "search `q=star`",
     "search_mixed": f"search, {len(QUERIES)} queries in turn",
     "detail": "movie by id, every id in turn",
@@ -50,13 +58,29 @@ def search_path(q):
     return f"/api/v1/movies?{query}"
 
 
-def paths(db, out):
+def movie_ids(db):
+    if db.startswith(("postgres://", "postgresql://")):
+        async def fetch():
+            import asyncpg
+
+            conn = await asyncpg.connect(db)
+            try:
+                return [row[0] for row in await conn.fetch("SELECT id FROM movies ORDER BY id")]
+            finally:
+                await conn.close()
+
+        return asyncio.run(fetch())
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        ids = [row[0] for row in conn.execute("SELECT id FROM movies ORDER BY id")]
+        return [row[0] for row in conn.execute("SELECT id FROM movies ORDER BY id")]
+
+
+def paths(db, out):
+    ids = movie_ids(db)
     if not ids:
         sys.exit("the movies table is empty: the ETL loaded nothing")
     random.Random(42).shuffle(ids)
     out = Path(out)
+    (out / "healthz.txt").write_text("/healthz\n")
     (out / "search_star.txt").write_text(search_path("star") + "\n")
     (out / "search_mixed.txt").write_text("".join(search_path(q) + "\n" for q in QUERIES))
     (out / "detail.txt").write_text("".join(f"/api/v1/movies/{i}\n" for i in ids))
@@ -122,6 +146,14 @@ def check(directory, servers):
             for other in others:
                 if diff := first_difference(answers[first], answers[other]):
                     problems.append(f"{path}: {first} against {other}: {diff}")
+    alive = {}
+    for name, base in servers.items():
+        status, content_type, body = get(base, "/healthz")
+        if status != 200 or not content_type.startswith("application/json"):
+            problems.append(f"{name}: /healthz answered {status} {content_type}: {body}")
+        alive[name] = body
+    if len({json.dumps(body, sort_keys=True) for body in alive.values()}) > 1:
+        problems.append(f"/healthz: the servers answer {alive}")
     missing = "/api/v1/movies/2000000000"
     for name, base in servers.items():
         status, content_type, body = get(base, missing)
@@ -129,7 +161,8 @@ def check(directory, servers):
             problems.append(f"{name}: {missing} answered {status} {content_type}: {body}")
     if problems:
         sys.exit("the servers do not answer alike:\n  " + "\n  ".join(problems))
-    print(f"{len(searches)} searches, {len(movies)} movies and a missing one answered alike by "
+    print(f"/healthz, {len(searches)} searches, {len(movies)} movies and a missing one answered "
+          f"alike by "
           f"{', '.join(servers)}", file=sys.stderr)
 
 
@@ -141,7 +174,9 @@ def cpu_times():
 
 
 def tree_cpu(pid):
-    """CPU seconds used so far by a process and its descendants (uvicorn's workers)."""
+    """CPU seconds used so far by a process and its descendants (uvicorn's workers,
+    PostgreSQL's backends), with those of descendants that ended and were waited for
+    (a PostgreSQL backend whose connection closed)."""
     tick = os.sysconf("SC_CLK_TCK")
     stats = {}
     for entry in os.listdir("/proc"):
@@ -151,7 +186,7 @@ def tree_cpu(pid):
                     fields = f.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+            stats[int(entry)] = (int(fields[1]), sum(map(int, fields[11:15])) / tick)
     tree, total, grew = {pid}, 0.0, True
     while grew:
         grew = False
@@ -164,16 +199,14 @@ def tree_cpu(pid):
     return total
 
 
-def setup(db, settings):
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        movies = conn.execute("SELECT count(*) FROM movies").fetchone()[0]
+def setup(settings):
     print(json.dumps({
         "kind": "setup",
-        "movies": movies,
         **dict(s.split("=", 1) for s in settings),
         "fastapi": version("fastapi"),
         "pydantic": version("pydantic"),
         "uvicorn": version("uvicorn"),
+        "asyncpg": version("asyncpg"),
         "python": platform.python_version(),
         "sqlite_python": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
@@ -181,13 +214,55 @@ def setup(db, settings):
     }))
 
 
-def load(system, endpoint, round_, server_pid, wrk):
-    server_pid = int(server_pid)
-    busy0, server0 = cpu_times(), tree_cpu(server_pid)
+def with_database(url, name):
+    """`url` naming database `name` instead."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def pg(url, action, name=None):
+    import asyncpg
+
+    async def run():
+        try:
+            conn = await asyncio.wait_for(asyncpg.connect(url), 5)
+        except Exception as e:  # any failure to connect means: skip PostgreSQL
+            sys.exit(f"no PostgreSQL server answers at {url}: {type(e).__name__}: {e}")
+        try:
+            if action == "ready":
+                server = await conn.fetchval("SHOW server_version")
+                backend = await conn.fetchval("SELECT pg_backend_pid()")
+                postmaster = 0
+                try:
+                    with open(f"/proc/{backend}/stat") as f:
+                        postmaster = int(f.read().rsplit(")", 1)[1].split()[1])
+                except OSError:
+                    pass  # the server runs where this machine's /proc does not show it
+                print(server.split()[0], postmaster)
+            elif action == "create":
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await conn.execute(f'CREATE DATABASE "{name}"')
+                print(with_database(url, name))
+            elif action == "drop":
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def load(backend, system, endpoint, round_, server_pid, database_pid, wrk):
+    server_pid, database_pid = int(server_pid), int(database_pid)
+
+    def database_cpu():
+        return tree_cpu(database_pid) if database_pid else 0.0
+
+    busy0, server0, database0 = cpu_times(), tree_cpu(server_pid), database_cpu()
     wrk0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(wrk, capture_output=True, text=True)
     wrk1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy, server = cpu_times() - busy0, tree_cpu(server_pid) - server0
+    database = database_cpu() - database0
     text = done.stdout + done.stderr
     if done.returncode != 0:
         sys.exit(f"{system} {endpoint}: wrk failed ({done.returncode}):\n{text}")
@@ -203,9 +278,13 @@ def load(system, endpoint, round_, server_pid, wrk):
 
     wrk_cpu = (wrk1.ru_utime + wrk1.ru_stime) - (wrk0.ru_utime + wrk0.ru_stime)
     capacity = result["seconds"] * os.cpu_count()
-    other = max(0.0, busy - server - wrk_cpu)
+    other = max(0.0, busy - server - database - wrk_cpu)
     cpu = {
         "server_seconds": round(server, 2),
+        "server_us_per_request": round(server / result["requests"] * 1e6, 1),
+        "database_seconds": round(database, 2) if database_pid else None,
+        "database_us_per_request": (
+            round(database / result["requests"] * 1e6, 1) if database_pid else None),
         "wrk_seconds": round(wrk_cpu, 2),
         "other_seconds": round(other, 2),
         "other_share": round(other / capacity, 3),
@@ -214,11 +293,16 @@ def load(system, endpoint, round_, server_pid, wrk):
     note = ""
     if cpu["other_share"] > DISTURBED:
         note = f" (disturbed: {cpu['other_share']:.0%} of the CPU time went to other processes)"
-    print(f"{'warm-up' if round_ == '0' else f'round {round_}'}: {system} {endpoint}: "
+    database_note = ""
+    if database_pid:
+        database_note = f", database {cpu['database_us_per_request']:.0f} µs/request"
+    print(f"{'warm-up' if round_ == '0' else f'round {round_}'}: {backend}: {system} {endpoint}: "
           f"{result['requests_per_second']:,.0f} req/s, p50 {latency['p50']:.1f} ms, "
-          f"p99 {latency['p99']:.1f} ms, server CPU {server / result['seconds']:.2f} cores{note}",
+          f"p99 {latency['p99']:.1f} ms, server CPU {server / result['seconds']:.2f} cores, "
+          f"{cpu['server_us_per_request']:.0f} µs/request{database_note}{note}",
           file=sys.stderr)
     print(json.dumps({
+        "backend": backend,
         "system": system,
         "endpoint": endpoint,
         "label": ENDPOINTS[endpoint],
@@ -235,9 +319,13 @@ if __name__ == "__main__":
         paths(*args)
     elif command == "check" and len(args) >= 2:
         check(args[0], args[1:])
-    elif command == "setup" and args:
-        setup(args[0], args[1:])
-    elif command == "load" and len(args) > 5 and args[4] == "--":
-        load(*args[:4], args[5:])
+    elif command == "setup":
+        setup(args)
+    elif command == "pg-ready" and len(args) == 1:
+        pg(args[0], "ready")
+    elif command in ("pg-create", "pg-drop") and len(args) == 2:
+        pg(args[0], command[3:], args[1])
+    elif command == "load" and len(args) > 7 and args[6] == "--":
+        load(*args[:6], args[7:])
     else:
         sys.exit(__doc__)
