@@ -46,28 +46,29 @@ pub struct Movie {
     pub imdb_votes: Option<i64>,
 }
 
-/// A [`Movie`] from a row with the columns of [`MOVIE_COLUMNS`].
+/// A [`Movie`] from a row that starts with the columns of [`MOVIE_COLUMNS`], read
+/// by position: a lookup by name scans the columns for each field.
 impl FromRead for Movie {
     fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
         Ok(Movie {
-            id: row.get("id")?,
-            title: row.get("title")?,
-            release_date: row.get("release_date")?,
-            release_year: row.get("release_year")?,
-            mpaa_rating: row.get("mpaa_rating")?,
-            running_time_min: row.get("running_time_min")?,
-            distributor: row.get("distributor")?,
-            source: row.get("source")?,
-            major_genre: row.get("major_genre")?,
-            creative_type: row.get("creative_type")?,
-            director: row.get("director")?,
-            us_gross: row.get("us_gross")?,
-            worldwide_gross: row.get("worldwide_gross")?,
-            us_dvd_sales: row.get("us_dvd_sales")?,
-            production_budget: row.get("production_budget")?,
-            rotten_tomatoes_rating: row.get("rotten_tomatoes_rating")?,
-            imdb_rating: row.get("imdb_rating")?,
-            imdb_votes: row.get("imdb_votes")?,
+            id: row.get(0usize)?,
+            title: row.get(1usize)?,
+            release_date: row.get(2usize)?,
+            release_year: row.get(3usize)?,
+            mpaa_rating: row.get(4usize)?,
+            running_time_min: row.get(5usize)?,
+            distributor: row.get(6usize)?,
+            source: row.get(7usize)?,
+            major_genre: row.get(8usize)?,
+            creative_type: row.get(9usize)?,
+            director: row.get(10usize)?,
+            us_gross: row.get(11usize)?,
+            worldwide_gross: row.get(12usize)?,
+            us_dvd_sales: row.get(13usize)?,
+            production_budget: row.get(14usize)?,
+            rotten_tomatoes_rating: row.get(15usize)?,
+            imdb_rating: row.get(16usize)?,
+            imdb_votes: row.get(17usize)?,
         })
     }
 }

@@ -93,10 +93,10 @@ impl Store {
         Ok(Store {
             pool,
             writer,
-            url: url.clone(),
+            url: Arc::new(url.clone()),
             replica_check_interval: config.replica_check_interval.get(),
             reads,
-            metrics: ReadMetrics::default(),
+            metrics: Arc::new(ReadMetrics::default()),
         })
     }
 
@@ -132,7 +132,7 @@ impl Store {
                     "a read replica must be a postgres:// URL".to_owned(),
                 ));
             }
-            if url == &self.url {
+            if url == &*self.url {
                 return Err(invalid("this is database_url itself".to_owned()));
             }
             let options = PgConnectOptions::from_str(url.expose())

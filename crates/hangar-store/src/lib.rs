@@ -127,10 +127,12 @@ macro_rules! on_pool {
 pub struct Store {
     pool: Pool,
     writer: Pool,
-    url: DatabaseUrl,
+    // Behind `Arc`s, so that a clone (one per request that takes the store as
+    // its state) allocates nothing.
+    url: std::sync::Arc<DatabaseUrl>,
     replica_check_interval: Duration,
     reads: read::ReadPath,
-    metrics: read::ReadMetrics,
+    metrics: std::sync::Arc<read::ReadMetrics>,
 }
 
 impl Store {
@@ -209,7 +211,7 @@ impl Store {
             return None;
         }
         let replicas = std::sync::Arc::clone(replicas);
-        let metrics = self.metrics.clone();
+        let metrics = (*self.metrics).clone();
         let interval = self.replica_check_interval;
         Some(tokio::spawn(async move {
             replicas.watch(interval, metrics, shutdown).await;

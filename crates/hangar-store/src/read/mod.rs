@@ -6,7 +6,7 @@
 //!   prepared-statement cache per connection), with no hand-off to another thread.
 //!   A statement may run there for [`INLINE_BUDGET`]; SQLite's progress handler
 //!   interrupts one that takes longer, and it runs again, unbounded, on the
-//!   runtime's blocking threads (and goes there directly from then on).
+//!   runtime's blocking threads (and goes there directly after a few overruns).
 //! - **PostgreSQL**: on the pool, or on a healthy read replica when the caller
 //!   tolerates replica lag ([`ReadRoute`]): the API runs safe-method requests that
 //!   way unless the session wrote recently.

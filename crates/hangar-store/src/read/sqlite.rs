@@ -8,13 +8,14 @@
 //!
 //! A read must not hold a runtime worker for long, so on a worker it runs under a
 //! budget ([`INLINE_BUDGET`]) that SQLite's progress handler enforces; a statement
-//! that overruns it is interrupted and runs again on a blocking thread, and that
-//! statement text goes there directly afterwards (per thread). A busy database
+//! that overruns it is interrupted and runs again on a blocking thread, and after
+//! a few overruns in a row that statement text goes there directly (per thread,
+//! until it runs fast there). A busy database
 //! (rare in WAL mode: recovery, a checkpoint restart) also sends the read there,
 //! where the configured busy timeout applies.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -29,7 +30,12 @@ use crate::StoreError;
 /// blocking thread. A point read takes tens of microseconds, a ranked full-text
 /// page about a hundred; a read that needs more would stall every other request
 /// on that thread.
-pub const INLINE_BUDGET: Duration = Duration::from_millis(2);
+pub const INLINE_BUDGET: Duration = Duration::from_millis(5);
+
+/// Overruns in a row after which a statement goes straight to a blocking thread.
+/// One is not enough: on a busy machine the thread may simply have been
+/// descheduled while the statement ran.
+const OVERRUNS: u8 = 3;
 
 /// SQLite virtual-machine steps between two looks at the clock.
 const PROGRESS_STEPS: i32 = 1000;
@@ -56,8 +62,9 @@ struct Held {
     conn: Connection,
     /// When the running statement must stop (nanoseconds from [`epoch`]); 0: never.
     deadline: Arc<AtomicU64>,
-    /// Statements that overran the budget here: they go to a blocking thread.
-    slow: HashSet<String>,
+    /// Statements that overran the budget here, with how many times in a row;
+    /// at [`OVERRUNS`] they go to a blocking thread.
+    slow: HashMap<String, u8>,
     /// The busy timeout set on `conn`: none inline (a busy read moves instead).
     busy: Duration,
 }
@@ -110,10 +117,15 @@ impl SqliteReads {
         }
         metrics.count("sqlite_thread");
         let reads = Arc::clone(self);
-        let query = query.clone();
-        let rows = tokio::task::spawn_blocking(move || reads.run(&query, max, None))
+        let moved = query.clone();
+        let started = Instant::now();
+        let rows = tokio::task::spawn_blocking(move || reads.run(&moved, max, None))
             .await
             .map_err(|e| StoreError::ReadThread(e.to_string()))??;
+        if started.elapsed() < INLINE_BUDGET / 2 {
+            // Fast after all: let it run inline again on this thread.
+            self.forget_overruns(query.sql());
+        }
         match rows {
             Outcome::Rows(rows) => Ok(rows),
             Outcome::Elsewhere => unreachable!("an unbounded read runs to its end"),
@@ -141,7 +153,7 @@ impl SqliteReads {
                 }
             };
             let held = &mut held[index];
-            if budget.is_some() && held.slow.contains(query.sql()) {
+            if budget.is_some() && held.slow.get(query.sql()).is_some_and(|n| *n >= OVERRUNS) {
                 return Ok(Outcome::Elsewhere);
             }
             let deadline = budget.map_or(0, |b| {
@@ -160,14 +172,21 @@ impl SqliteReads {
             let result = fetch(&held.conn, query, max);
             held.deadline.store(0, Ordering::Relaxed);
             match result {
-                Ok(rows) => Ok(Outcome::Rows(rows)),
+                Ok(rows) => {
+                    if budget.is_some() && !held.slow.is_empty() {
+                        held.slow.remove(query.sql());
+                    }
+                    Ok(Outcome::Rows(rows))
+                }
                 Err(Failure::Interrupted) if budget.is_some() => {
                     if held.slow.len() >= MAX_SLOW {
                         held.slow.clear();
                     }
-                    held.slow.insert(query.sql().to_owned());
+                    let overruns = held.slow.entry(query.sql().to_owned()).or_default();
+                    *overruns = overruns.saturating_add(1);
                     tracing::debug!(
                         sql = query.sql(),
+                        overruns = *overruns,
                         "read over the inline budget; moved to a blocking thread"
                     );
                     Ok(Outcome::Elsewhere)
@@ -182,6 +201,15 @@ impl SqliteReads {
                 Err(Failure::Store(e)) => Err(e),
             }
         })
+    }
+
+    /// Clears this thread's count of `sql`'s overruns.
+    fn forget_overruns(&self, sql: &str) {
+        HELD.with(|held| {
+            if let Some(held) = held.borrow_mut().iter_mut().find(|h| h.store == self.id) {
+                held.slow.remove(sql);
+            }
+        });
     }
 
     /// Opens this thread's connection: read-only queries, a statement cache, and
@@ -208,7 +236,7 @@ impl SqliteReads {
             closed: Arc::clone(&self.closed),
             conn,
             deadline,
-            slow: HashSet::new(),
+            slow: HashMap::new(),
             busy: self.busy_timeout,
         })
     }
