@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use hangar_core::Shutdown;
@@ -13,19 +15,10 @@ use hangar_store::{
     FromRead, Query, ReadRoute, ReplicaStatus, Row, Store, StoreError, on_pool, with_read_route,
 };
 use hangar_testkit::pg_cluster::PgCluster;
-use hangar_testkit::{Backend, TestDatabase, on_each_backend, skip};
+use hangar_testkit::{Backend, on_each_backend, skip};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;
-
-async fn fresh_store(backend: Backend, test: &str) -> Option<(Store, TestDatabase)> {
-    let db = TestDatabase::create(backend, test).await?;
-    let store = Store::open(db.url(), &StoreConfig::default()).expect("open the store");
-    store
-        .wait_until_reachable(Duration::from_secs(10), &Shutdown::new())
-        .await
-        .expect("the test database is reachable");
-    Some((store, db))
-}
+use support::fresh_store;
 
 async fn execute(store: &Store, sql: &str) {
     on_pool!(store.writer(), pool => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await.map(|_| ()))
@@ -171,10 +164,8 @@ async fn a_slow_sqlite_read_moves_off_the_runtime_thread() {
          SELECT COUNT(*) FROM n",
     )
     .bind(3_000_000);
-    let started = Instant::now();
     let count: i64 = store.read_one(&slow).await.unwrap();
     assert_eq!(count, 3_000_000);
-    assert!(started.elapsed() > hangar_store::read::INLINE_BUDGET);
     assert_eq!(reads(&store, "sqlite_thread"), 1);
     assert_eq!(reads(&store, "sqlite_inline"), 0);
 

@@ -3,22 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use chrono::{NaiveDate, Utc};
 use hangar_core::Shutdown;
 use hangar_core::config::StoreConfig;
 use hangar_store::{Dialect, Migration, MigrationSet, MigrationState, Store, StoreError, on_pool};
-use hangar_testkit::{Backend, TestDatabase, on_each_backend};
+use hangar_testkit::{Backend, on_each_backend};
 use std::time::Duration;
-
-async fn fresh_store(backend: Backend, test: &str) -> Option<(Store, TestDatabase)> {
-    let db = TestDatabase::create(backend, test).await?;
-    let store = Store::open(db.url(), &StoreConfig::default()).expect("open the store");
-    store
-        .wait_until_reachable(Duration::from_secs(10), &Shutdown::new())
-        .await
-        .expect("the test database is reachable");
-    Some((store, db))
-}
+use support::fresh_store;
 
 /// An app's table with the column types the dialects differ on (dates,
 /// timestamps, floating point, 64-bit integers, a unique key).

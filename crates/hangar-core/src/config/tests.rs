@@ -232,6 +232,42 @@ fn shown_values_redact_passwords() {
     assert_eq!(url.env, "HANGAR_DATABASE_URL");
 }
 
+#[test]
+fn replica_urls_are_a_list_shown_without_passwords() {
+    let dir = tempdir::Dir::new();
+    let loaded = Config::load(&LoadOptions {
+        file: None,
+        env: env(&[(
+            "HANGAR_DATABASE_REPLICA_URLS",
+            "postgres://app:hunter2@db-2/hangar, postgres://app:hunter3@db-3:5433/hangar",
+        )]),
+        dir: dir.path.clone(),
+    })
+    .unwrap();
+    let urls: Vec<String> = loaded
+        .config
+        .database_replica_urls
+        .iter()
+        .map(|u| u.redacted())
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "postgres://app:***@db-2/hangar",
+            "postgres://app:***@db-3:5433/hangar"
+        ]
+    );
+    let shown = loaded.shown();
+    let shown = shown
+        .iter()
+        .find(|v| v.key == "database_replica_urls")
+        .unwrap();
+    assert_eq!(
+        shown.value,
+        "postgres://app:***@db-2/hangar,postgres://app:***@db-3:5433/hangar"
+    );
+}
+
 /// The docs' table is the only other place a default is written: it must say
 /// what the code does, for every key.
 #[test]
@@ -305,6 +341,11 @@ fn a_bad_list_item_in_the_file_names_the_key_and_line() {
             "[pipeline]\nhttp_allow = \"https://ok.example/, ftp://files.example/\"\n",
             2,
             "pipeline.http_allow: `ftp://files.example/` is not an http:// or https:// prefix",
+        ),
+        (
+            "\ndatabase_replica_urls = [\"postgres://db-2/hangar\", \"sqlite://replica.db\"]\n",
+            2,
+            "database_replica_urls: `sqlite://replica.db` is not a PostgreSQL URL",
         ),
         (
             "[queue]\nqueues = 3\n",
