@@ -83,10 +83,7 @@ impl Store {
                     .max_connections(config.max_connections.max(1))
                     .acquire_timeout(ATTEMPT_TIMEOUT)
                     .connect_lazy_with(options);
-                let reads = ReadPath::Postgres(Arc::new(Replicas::new(
-                    pg.clone(),
-                    config.replica_max_lag.get(),
-                )));
+                let reads = ReadPath::Postgres(Arc::new(Replicas::new(pg.clone(), config)));
                 (Pool::Postgres(pg.clone()), Pool::Postgres(pg), reads)
             }
         };
@@ -94,7 +91,6 @@ impl Store {
             pool,
             writer,
             url: Arc::new(url.clone()),
-            replica_check_interval: config.replica_check_interval.get(),
             reads,
             metrics: Arc::new(ReadMetrics::default()),
         })
@@ -121,7 +117,7 @@ impl Store {
         let Pool::Postgres(primary) = &self.pool else {
             unreachable!("a PostgreSQL read path has a PostgreSQL pool")
         };
-        let mut all = Replicas::new(primary.clone(), config.replica_max_lag.get());
+        let mut all = Replicas::new(primary.clone(), config);
         for url in urls {
             let invalid = |reason: String| StoreError::InvalidReplica {
                 url: url.redacted(),

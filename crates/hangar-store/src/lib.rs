@@ -130,7 +130,6 @@ pub struct Store {
     // Behind `Arc`s, so that a clone (one per request that takes the store as
     // its state) allocates nothing.
     url: std::sync::Arc<DatabaseUrl>,
-    replica_check_interval: Duration,
     reads: read::ReadPath,
     metrics: std::sync::Arc<read::ReadMetrics>,
 }
@@ -194,7 +193,7 @@ impl Store {
     pub fn read_your_writes_window(&self) -> Option<Duration> {
         match &self.reads {
             read::ReadPath::Postgres(replicas) if !replicas.is_empty() => {
-                Some(replicas.max_lag() + self.replica_check_interval)
+                Some(replicas.read_your_writes_window())
             }
             _ => None,
         }
@@ -212,9 +211,8 @@ impl Store {
         }
         let replicas = std::sync::Arc::clone(replicas);
         let metrics = (*self.metrics).clone();
-        let interval = self.replica_check_interval;
         Some(tokio::spawn(async move {
-            replicas.watch(interval, metrics, shutdown).await;
+            replicas.watch(metrics, shutdown).await;
         }))
     }
 }

@@ -205,10 +205,40 @@ impl<T: Column + Send + 'static> FromRead for T {
     }
 }
 
+/// Where a read ran, as `hangar_store_reads_total{path}` counts it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ReadWhere {
+    SqliteInline,
+    SqliteThread,
+    Primary,
+    Replica,
+}
+
+impl ReadWhere {
+    const ALL: [ReadWhere; 4] = [
+        ReadWhere::SqliteInline,
+        ReadWhere::SqliteThread,
+        ReadWhere::Primary,
+        ReadWhere::Replica,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            ReadWhere::SqliteInline => "sqlite_inline",
+            ReadWhere::SqliteThread => "sqlite_thread",
+            ReadWhere::Primary => "primary",
+            ReadWhere::Replica => "replica",
+        }
+    }
+}
+
 /// Where the store's reads went, for `/metrics`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct ReadMetrics {
     reads: Family<PathLabel, Counter>,
+    /// The counters of `reads`, made once: a read increments one without a
+    /// lookup in the family's map.
+    counters: [Counter; 4],
     replica_up: Family<ReplicaLabel, Gauge>,
     replica_lag: Family<ReplicaLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
 }
@@ -223,9 +253,23 @@ struct ReplicaLabel {
     replica: String,
 }
 
+impl Default for ReadMetrics {
+    fn default() -> Self {
+        let reads = Family::<PathLabel, Counter>::default();
+        let counters =
+            ReadWhere::ALL.map(|at| reads.get_or_create(&PathLabel { path: at.label() }).clone());
+        Self {
+            reads,
+            counters,
+            replica_up: Family::default(),
+            replica_lag: Family::default(),
+        }
+    }
+}
+
 impl ReadMetrics {
-    fn count(&self, path: &'static str) {
-        self.reads.get_or_create(&PathLabel { path }).inc();
+    fn count(&self, at: ReadWhere) {
+        self.counters[at as usize].inc();
     }
 
     fn replica(&self, name: &str, up: bool, lag_seconds: Option<f64>) {

@@ -16,10 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hangar_core::Shutdown;
+use hangar_core::config::StoreConfig;
 use sqlx::PgPool;
 
 use super::route::{self, ReadRoute};
-use super::{FromRead, Query, ReadMetrics, Row, RowOf, Value};
+use super::{FromRead, Query, ReadMetrics, ReadWhere, Row, RowOf, Value};
 use crate::StoreError;
 use crate::placeholders::numbered;
 
@@ -29,6 +30,7 @@ pub(crate) struct Replicas {
     primary: PgPool,
     replicas: Vec<Replica>,
     max_lag: Duration,
+    interval: Duration,
     next: AtomicUsize,
 }
 
@@ -82,11 +84,13 @@ pub struct ReplicaState {
 }
 
 impl Replicas {
-    pub(crate) fn new(primary: PgPool, max_lag: Duration) -> Self {
+    /// No replicas yet, with the bound and check interval of `config`.
+    pub(crate) fn new(primary: PgPool, config: &StoreConfig) -> Self {
         Self {
             primary,
             replicas: Vec::new(),
-            max_lag,
+            max_lag: config.replica_max_lag.get(),
+            interval: config.replica_check_interval.get(),
             next: AtomicUsize::new(0),
         }
     }
@@ -103,8 +107,10 @@ impl Replicas {
         self.replicas.is_empty()
     }
 
-    pub(crate) fn max_lag(&self) -> Duration {
-        self.max_lag
+    /// How long a session reads from the primary after it wrote: the lag bound
+    /// plus one check interval.
+    pub(crate) fn read_your_writes_window(&self) -> Duration {
+        self.max_lag + self.interval
     }
 
     pub(crate) fn states(&self) -> Vec<ReplicaState> {
@@ -134,7 +140,7 @@ impl Replicas {
         {
             match fetch(&replica.pool, query, max).await {
                 Ok(rows) => {
-                    metrics.count("replica");
+                    metrics.count(ReadWhere::Replica);
                     return Ok(rows);
                 }
                 Err(StoreError::Sqlx(e)) if unreachable(&e) => {
@@ -145,7 +151,7 @@ impl Replicas {
             }
         }
         let rows = fetch(&self.primary, query, max).await?;
-        metrics.count("primary");
+        metrics.count(ReadWhere::Primary);
         Ok(rows)
     }
 
@@ -161,8 +167,9 @@ impl Replicas {
             .find(|r| matches!(r.status(), ReplicaStatus::Healthy(_)))
     }
 
-    /// Checks the replicas every `interval` until `shutdown`.
-    pub(crate) async fn watch(&self, interval: Duration, metrics: ReadMetrics, shutdown: Shutdown) {
+    /// Checks the replicas every check interval until `shutdown`.
+    pub(crate) async fn watch(&self, metrics: ReadMetrics, shutdown: Shutdown) {
+        let interval = self.interval;
         let mut positions = VecDeque::new();
         loop {
             self.check(&mut positions, interval, &metrics).await;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use super::{FromRead, Query, ReadMetrics, Row, RowOf};
+use super::{FromRead, Query, ReadMetrics, ReadWhere, Row, RowOf};
 use crate::StoreError;
 
 /// Longest a read runs on the calling runtime thread before it moves to a
@@ -112,10 +112,10 @@ impl SqliteReads {
         metrics: &ReadMetrics,
     ) -> Result<Vec<T>, StoreError> {
         if let Outcome::Rows(rows) = self.run(query, max, Some(INLINE_BUDGET))? {
-            metrics.count("sqlite_inline");
+            metrics.count(ReadWhere::SqliteInline);
             return Ok(rows);
         }
-        metrics.count("sqlite_thread");
+        metrics.count(ReadWhere::SqliteThread);
         let reads = Arc::clone(self);
         let moved = query.clone();
         let started = Instant::now();
